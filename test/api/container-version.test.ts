@@ -1,0 +1,212 @@
+import { describe, expect, it } from 'vitest';
+import { validateSpec, validateStatus } from '../../src/api/validate.js';
+
+const minimal = {
+  imageRepo: '123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/api',
+  tag: 'prod',
+  selector: { app: 'api' },
+  container: 'api',
+};
+
+describe('ContainerVersion spec', () => {
+  it('a minimal spec gets every default of DESIGN §2', () => {
+    const result = validateSpec(minimal);
+    expect(result).toEqual({
+      ok: true,
+      value: {
+        ...minimal,
+        pollIntervalSeconds: 300,
+        strategy: { type: 'Rolling' },
+        verify: [],
+        policy: { allowRegression: false, minImageAgeSeconds: 0 },
+        rollback: { enabled: true, progressDeadlineSeconds: 600 },
+        history: { enabled: true, limit: 50 },
+        suspend: false,
+      },
+    });
+  });
+
+  it('a full spec keeps every value it was given', () => {
+    const full = {
+      ...minimal,
+      versionPattern: '^[0-9a-f]{7,40}$',
+      pollIntervalSeconds: 0,
+      strategy: {
+        type: 'BlueGreen',
+        blueGreen: {
+          activeService: 'api',
+          previewService: 'api-preview',
+          scaleDownDelaySeconds: 5,
+        },
+      },
+      verify: [
+        {
+          name: 'smoke',
+          command: ['curl', '-f', 'http://api-preview/healthz'],
+          timeoutSeconds: 60,
+        },
+      ],
+      policy: { allowRegression: true, maxSeverity: 'HIGH', minImageAgeSeconds: 120 },
+      rollback: { enabled: false, progressDeadlineSeconds: 30 },
+      history: { enabled: false, limit: 5 },
+      suspend: true,
+    };
+    const result = validateSpec(full);
+    expect(result.ok && result.value).toEqual(full);
+  });
+
+  it.each([
+    ['imageRepo missing', { ...minimal, imageRepo: undefined }, 'spec.imageRepo: required'],
+    [
+      'imageRepo with a tag',
+      { ...minimal, imageRepo: 'ghcr.io/acme/api:prod' },
+      'spec.imageRepo: imageRepo must be a repository without tag or digest',
+    ],
+    [
+      'imageRepo upper-case',
+      { ...minimal, imageRepo: 'ghcr.io/Acme/api' },
+      'spec.imageRepo: imageRepo must be a repository without tag or digest',
+    ],
+    ['tag with a slash', { ...minimal, tag: 'release/1' }, 'spec.tag: tag must be a Docker tag'],
+    ['tag too long', { ...minimal, tag: 'a'.repeat(129) }, 'spec.tag: tag must be a Docker tag'],
+    [
+      'versionPattern not a regex',
+      { ...minimal, versionPattern: '([a-f' },
+      'spec.versionPattern: versionPattern must be a valid regular expression',
+    ],
+    [
+      'negative poll interval',
+      { ...minimal, pollIntervalSeconds: -1 },
+      'spec.pollIntervalSeconds: Too small',
+    ],
+    [
+      'fractional poll interval',
+      { ...minimal, pollIntervalSeconds: 1.5 },
+      'spec.pollIntervalSeconds: Invalid input: expected int',
+    ],
+    [
+      'empty selector',
+      { ...minimal, selector: {} },
+      'spec.selector: selector must name at least one label',
+    ],
+    [
+      'selector value not a label value',
+      { ...minimal, selector: { app: 'a b' } },
+      'spec.selector.app: selector values must be label values',
+    ],
+    [
+      'container not a DNS label',
+      { ...minimal, container: 'API_1' },
+      'spec.container: container must be a DNS-1123 label',
+    ],
+    [
+      'unknown strategy',
+      { ...minimal, strategy: { type: 'Shadow' } },
+      'spec.strategy.type: Invalid option',
+    ],
+    [
+      'BlueGreen without services',
+      { ...minimal, strategy: { type: 'BlueGreen' } },
+      'spec.strategy.blueGreen: strategy.blueGreen is required when strategy.type is BlueGreen',
+    ],
+    [
+      'verify check without command',
+      { ...minimal, verify: [{ name: 'smoke' }] },
+      'spec.verify[0].command: required',
+    ],
+    [
+      'unknown severity',
+      { ...minimal, policy: { maxSeverity: 'SEVERE' } },
+      'spec.policy.maxSeverity: Invalid option',
+    ],
+    ['history limit 0', { ...minimal, history: { limit: 0 } }, 'spec.history.limit: Too small'],
+    [
+      'suspend as a string',
+      { ...minimal, suspend: 'yes' },
+      'spec.suspend: Invalid input: expected boolean',
+    ],
+  ])('rejects %s with a message naming the field', (_name, spec, expected) => {
+    const result = validateSpec(spec);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.message).toContain(expected);
+  });
+
+  it('reports every bad field at once', () => {
+    const result = validateSpec({ tag: '', selector: {}, container: 'x' });
+    expect(result.ok).toBe(false);
+    if (!result.ok)
+      expect(result.errors.map((e) => e.field)).toEqual([
+        'spec.imageRepo',
+        'spec.tag',
+        'spec.selector',
+      ]);
+  });
+
+  it('a spec that is not an object is rejected, not thrown', () => {
+    expect(validateSpec(null)).toMatchObject({
+      ok: false,
+      message: 'spec: Invalid input: expected object, received null',
+    });
+  });
+});
+
+describe('ContainerVersion status', () => {
+  it('accepts the status cvm writes', () => {
+    const status = {
+      observedGeneration: 3,
+      currentVersion: 'a1b2c3d',
+      currentDigest: `sha256:${'a'.repeat(64)}`,
+      currentImage: `ghcr.io/acme/api:a1b2c3d@sha256:${'a'.repeat(64)}`,
+      lastEvent: {
+        source: 'ghcr',
+        digest: `sha256:${'a'.repeat(64)}`,
+        receivedAt: '2026-11-27T10:00:00Z',
+      },
+      lastRollout: {
+        version: 'a1b2c3d',
+        digest: `sha256:${'a'.repeat(64)}`,
+        startedAt: '2026-11-27T10:00:01Z',
+        result: 'Succeeded',
+        message: '',
+      },
+      failedDigests: [],
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'RolloutSucceeded',
+          message: '',
+          lastTransitionTime: '2026-11-27T10:00:09Z',
+        },
+      ],
+    };
+    expect(validateStatus(status)).toEqual({ ok: true, value: status });
+  });
+
+  it('rejects a condition status that is not True, False or Unknown', () => {
+    const result = validateStatus({
+      conditions: [{ type: 'Ready', status: 'Yes', reason: 'X', lastTransitionTime: 't' }],
+    });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.message).toContain('status.conditions[0].status');
+  });
+});
+
+describe('ContainerVersion imageRepo', () => {
+  it('is checked with the full Docker grammar beyond the CRD pattern', () => {
+    // The CRD pattern reads my_registry.local as a path component; Docker's grammar sees a bad host.
+    const result = validateSpec({ ...minimal, imageRepo: 'my_registry.local/app' });
+    expect(result.ok).toBe(false);
+    if (!result.ok)
+      expect(result.errors).toEqual([
+        { field: 'spec.imageRepo', message: expect.stringMatching(/^imageRepo /) },
+      ]);
+  });
+
+  it.each(['nginx', 'localhost:5000/team/app', '[::1]:5000/x', 'ghcr.io/acme/api'])(
+    'accepts %s',
+    (imageRepo) => {
+      expect(validateSpec({ ...minimal, imageRepo }).ok).toBe(true);
+    },
+  );
+});
