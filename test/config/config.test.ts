@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { CONFIG_KEYS, ConfigError, describeConfig, loadConfig } from '../../src/config/config.js';
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    expect({ ...loadConfig({}) }).toEqual({
+      redisUrl: 'redis://127.0.0.1:6379',
+      redisConnectTimeoutMs: 2000,
+      queuePrefix: 'cvm',
+      webhookPort: 8080,
+      opsPort: 8081,
+      opsToken: undefined,
+      kubeconfig: undefined,
+      logLevel: 'info',
+      shutdownTimeoutMs: 25000,
+    });
+  });
+
+  it('reads CVM_* variables and converts numbers', () => {
+    const config = loadConfig({
+      CVM_WEBHOOK_PORT: '9000',
+      CVM_QUEUE_PREFIX: '{cvm-test}',
+      CVM_KUBECONFIG: '/tmp/kc',
+      PATH: '/bin',
+    });
+    expect(config).toMatchObject({
+      webhookPort: 9000,
+      queuePrefix: '{cvm-test}',
+      kubeconfig: '/tmp/kc',
+    });
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ CVM_OPS_PORT: '' }).opsPort).toBe(8081);
+  });
+
+  it('is frozen', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('names every bad key in one error', () => {
+    const env = {
+      CVM_REDIS_URL: 'http://127.0.0.1:6379',
+      CVM_OPS_PORT: '70000',
+      CVM_WEBHOOK_PORT: 'eighty',
+      CVM_LOG_LEVEL: 'loud',
+      CVM_OPS_TOKEN: 'short',
+      CVM_REDIS_URI: 'redis://x',
+    };
+    let error: unknown;
+    try {
+      loadConfig(env);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const { problems, message } = error as ConfigError;
+    expect(problems.map((p) => p.split(':')[0])).toEqual([
+      'CVM_REDIS_URL',
+      'CVM_WEBHOOK_PORT',
+      'CVM_OPS_PORT',
+      'CVM_OPS_TOKEN',
+      'CVM_LOG_LEVEL',
+      'CVM_REDIS_URI',
+    ]);
+    expect(message).toContain('CVM_OPS_PORT: must be between 1 and 65535 (got "70000")');
+    expect(message).toContain('CVM_REDIS_URI: unknown key');
+  });
+
+  it('never shows a secret value in the error', () => {
+    expect(() => loadConfig({ CVM_OPS_TOKEN: 'hunter2' })).toThrow(
+      /CVM_OPS_TOKEN: must be at least 16 characters/,
+    );
+    expect(() => loadConfig({ CVM_OPS_TOKEN: 'hunter2' })).not.toThrow(/hunter2/);
+  });
+});
+
+describe('describeConfig', () => {
+  it('masks the ops token and the Redis password, and documents every key', () => {
+    const config = loadConfig({
+      CVM_OPS_TOKEN: 'a-very-long-secret-token',
+      CVM_REDIS_URL: 'redis://:p4ss@redis:6379/2',
+    });
+    const entries = describeConfig(config);
+    expect(entries.find((e) => e.env === 'CVM_OPS_TOKEN')?.value).toBe('********');
+    expect(entries.find((e) => e.env === 'CVM_REDIS_URL')?.value).toBe(
+      'redis://:********@redis:6379/2',
+    );
+    for (const entry of entries) {
+      expect(entry.description.length, entry.env).toBeGreaterThan(10);
+      expect(entry.unit.length, entry.env).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('README', () => {
+  it('lists every configuration key with its default', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const spec of Object.values(CONFIG_KEYS)) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${spec.env}\``));
+      expect(row, `README row for ${spec.env}`).toBeDefined();
+      expect(row).toContain(spec.default === undefined ? '(unset)' : `\`${spec.default}\``);
+    }
+  });
+});
