@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { containerVersionCrdYaml } from '../api/crd.js';
+import { ConfigError, describeConfig, loadConfig } from '../config/config.js';
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Exit codes of the CLI: 0 success, 1 failure, 2 bad usage or bad configuration. */
+export const ExitCode = { Ok: 0, Failure: 1, Usage: 2 } as const;
+
+/** Thrown by commands to end with an exit code and a message on stderr. */
+export class CliExit extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function packageVersion(): string {
+  // src/cli and dist/cli are both two levels below the package root.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+function configCommand(io: CliIo): Command {
+  return new Command('config')
+    .description('print the effective configuration (secrets masked) and exit 2 if it is invalid')
+    .option('--json', 'print JSON instead of a table')
+    .action((options: { json?: boolean }) => {
+      let config;
+      try {
+        config = loadConfig(io.env);
+      } catch (error) {
+        if (error instanceof ConfigError) throw new CliExit(ExitCode.Usage, error.message);
+        throw error;
+      }
+      const entries = describeConfig(config);
+      if (options.json) {
+        io.out(
+          `${JSON.stringify(Object.fromEntries(entries.map((e) => [e.env, e.value ?? null])), null, 2)}\n`,
+        );
+        return;
+      }
+      const width = Math.max(...entries.map((e) => e.env.length));
+      for (const e of entries)
+        io.out(`${e.env.padEnd(width)}  ${e.value === undefined ? '(unset)' : String(e.value)}\n`);
+    });
+}
+
+function manifestsCommand(io: CliIo): Command {
+  const manifests = new Command('manifests').description(
+    'print Kubernetes manifests to install cvm',
+  );
+  manifests
+    .command('crd')
+    .description('the ContainerVersion CustomResourceDefinition (as infra/kubernetes/crd.yaml)')
+    .action(() => io.out(containerVersionCrdYaml()));
+  return manifests;
+}
+
+/** The `cvm` command tree. Commands write through `io`, so they can be tested in-process too. */
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('cvm')
+    .description('push-driven continuous delivery for Kubernetes')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride()
+    .showHelpAfterError();
+  program
+    .command('version')
+    .description('print the version of cvm and of Node.js')
+    .action(() => io.out(`cvm ${packageVersion()} (node ${process.version})\n`));
+  program.addCommand(configCommand(io));
+  program.addCommand(manifestsCommand(io));
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; never throws for expected failures. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    await buildProgram(io).parseAsync([...argv], { from: 'user' });
+    return ExitCode.Ok;
+  } catch (error) {
+    if (error instanceof CliExit) {
+      io.err(`cvm: ${error.message}\n`);
+      return error.exitCode;
+    }
+    if (error instanceof CommanderError) {
+      // Help and version are "errors" with exit code 0 under exitOverride.
+      return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    }
+    io.err(`cvm: ${error instanceof Error ? error.message : String(error)}\n`);
+    return ExitCode.Failure;
+  }
+}
