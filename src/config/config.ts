@@ -95,8 +95,8 @@ export const CONFIG_KEYS = {
   }),
   logLevel: key({
     env: 'CVM_LOG_LEVEL',
-    description: 'Lowest level logged.',
-    unit: 'trace|debug|info|warn|error|fatal|silent',
+    description: 'Lowest level logged: trace, debug, info, warn, error, fatal or silent.',
+    unit: 'level',
     default: 'info',
     secret: 'none',
     schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
