@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { KubeObject } from '../contract.js';
 import type { Deployment } from './deployment-types.js';
 import {
   fromCapture,

@@ -1,4 +1,4 @@
-import type { KubeObject, StoreEvent } from '../contract.js';
+import type { StoreEvent } from '../contract.js';
 import type { ControllerContext, SimulatedController } from './controller-context.js';
 import type { ReplicaSet } from './deployment-types.js';
 import { controllerOf, controllerRef, isControlledBy } from './owner-refs.js';
