@@ -1,0 +1,109 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClock } from './clock.js';
+import type { EmulatorClock } from './contract.js';
+import { startControllers } from './controllers/index.js';
+import { startCrdController } from './crd/crd-controller.js';
+import { Faults } from './faults.js';
+import { writeKubeconfig } from './kubeconfig.js';
+import { seedCluster } from './seed.js';
+import { startApiServer, type RequestRecord } from './server.js';
+import { MemoryStore } from './store.js';
+
+export interface KubeEmulatorOptions {
+  /** Port on 127.0.0.1; 0 (default) picks a free one. */
+  port?: number;
+  /** Where to write the kubeconfig; default a file in a new temp directory (removed on stop). */
+  kubeconfigPath?: string;
+  /** Emulated seconds per real second; default 1. */
+  timeScale?: number;
+  /** Emulated seconds from a Pod's creation until it is Running and Ready; default 1. */
+  podReadySeconds?: number;
+  /** Node names; default `['node-1']`. */
+  nodes?: string[];
+  /** Substrings of image references whose Pods never become Ready; default none. */
+  neverReady?: string[];
+  /** Real milliseconds between watch BOOKMARKs (when a client allows them); default 1000. */
+  bookmarkIntervalMs?: number;
+  /** Watch events retained for resuming from a resourceVersion; default 10 000. */
+  historyLimit?: number;
+}
+
+export interface KubeEmulator {
+  /** `http://127.0.0.1:<port>`. */
+  url: string;
+  port: number;
+  kubeconfigPath: string;
+  store: MemoryStore;
+  clock: EmulatorClock;
+  faults: Faults;
+  /** Every request received, in order (method, path, query, contentType, body, status). */
+  requests: RequestRecord[];
+  /** Replaces the never-ready image substrings; applies to Pods evaluated from now on. */
+  setNeverReady(substrings: string[]): void;
+  /** Forgets the watch history: watches from an older resourceVersion get 410 Gone. */
+  compact(): void;
+  /** Stops controllers and the server, ends open watches; idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Starts the Kubernetes API emulator with its simulated controllers. */
+export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Promise<KubeEmulator> {
+  const clock = createClock(options.timeScale ?? 1);
+  const store = new MemoryStore({
+    now: () => clock.now(),
+    historyLimit: options.historyLimit ?? 10_000,
+  });
+  const nodes = options.nodes ?? ['node-1'];
+  let neverReady = [...(options.neverReady ?? [])];
+  const stopCrds = startCrdController(store, () => clock.now());
+  const stopSeed = seedCluster(store, nodes);
+  const controllers = startControllers({
+    store,
+    clock,
+    nodes,
+    podReadySeconds: options.podReadySeconds ?? 1,
+    neverReady: (image) => neverReady.some((s) => s !== '' && image.includes(s)),
+  });
+  const faults = new Faults();
+  const requests: RequestRecord[] = [];
+  const server = await startApiServer(options.port ?? 0, {
+    store,
+    faults,
+    requests,
+    bookmarkIntervalMs: options.bookmarkIntervalMs ?? 1000,
+  });
+  const tempDir = options.kubeconfigPath
+    ? undefined
+    : mkdtempSync(join(tmpdir(), 'kube-emulator-'));
+  const kubeconfigPath = options.kubeconfigPath ?? join(tempDir ?? '', 'kubeconfig');
+  writeKubeconfig(kubeconfigPath, server.url);
+  let stopped: Promise<void> | undefined;
+  return {
+    url: server.url,
+    port: server.port,
+    kubeconfigPath,
+    store,
+    clock,
+    faults,
+    requests,
+    setNeverReady: (substrings) => {
+      neverReady = [...substrings];
+    },
+    compact: () => store.compact(),
+    stop: () => {
+      stopped ??= (async () => {
+        controllers.stop();
+        stopSeed();
+        stopCrds();
+        await server.close();
+        if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+      })();
+      return stopped;
+    },
+  };
+}
+
+export type { FaultRule } from './faults.js';
+export type { RequestRecord } from './server.js';
