@@ -4,6 +4,7 @@ import { DeploymentController } from './deployment-controller.js';
 import { EventRecorder } from './event-recorder.js';
 import { Kubelet } from './kubelet.js';
 import { ReplicaSetController } from './replicaset-controller.js';
+import { StatefulSetController } from './statefulset-controller.js';
 import { WorkQueue } from './work-queue.js';
 
 /**
@@ -23,6 +24,7 @@ export function startControllers(options: ControllerOptions): Controllers {
   const controllers: SimulatedController[] = [
     new DeploymentController(ctx),
     new ReplicaSetController(ctx),
+    new StatefulSetController(ctx),
     new Kubelet(ctx),
   ];
   const unsubscribe = options.store.subscribe((event) => {
