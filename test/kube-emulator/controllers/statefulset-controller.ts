@@ -1,4 +1,4 @@
-import type { KubeObject, StoreEvent } from '../contract.js';
+import type { StoreEvent } from '../contract.js';
 import type { ControllerContext, SimulatedController } from './controller-context.js';
 import { controllerOf, isControlledBy } from './owner-refs.js';
 import type { ControllerRevision, StatefulSet } from './statefulset-planner.js';
@@ -56,7 +56,6 @@ export class StatefulSetController implements SimulatedController {
       store.delete('pods', namespace, podName);
       record('SuccessfulDelete', `delete Pod ${podName} in StatefulSet ${name} successful`);
     }
-    if (plan.status)
-      store.updateStatus(statefulSets, { ...set, status: plan.status } as KubeObject);
+    if (plan.status) store.updateStatus(statefulSets, { ...set, status: plan.status });
   }
 }

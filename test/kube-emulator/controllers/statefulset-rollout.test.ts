@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { KubeObject } from '../contract.js';
 import { fromCapture, normalize, simulate, stepsOf } from './simulation.js';
 import type { StatefulSet } from './statefulset-planner.js';
 
@@ -11,7 +10,7 @@ type Sim = ReturnType<typeof simulate>;
 function patchSet(store: Sim['store'], change: (set: StatefulSet) => void): void {
   const set = structuredClone(store.get('statefulsets.apps', 'ref', 'db')) as StatefulSet;
   change(set);
-  store.update('statefulsets.apps', set as KubeObject);
+  store.update('statefulsets.apps', set);
 }
 
 function setImage(set: StatefulSet, image: string): void {
@@ -57,7 +56,7 @@ describe('StatefulSet controller against statefulset-rollout.json', () => {
     const set = object as StatefulSet;
     set.spec.replicas = 3;
     set.spec.updateStrategy = { type: 'RollingUpdate', rollingUpdate: { partition: 1 } };
-    store.create('statefulsets.apps', set as KubeObject);
+    store.create('statefulsets.apps', set);
     clock.runFor(10_000);
     const before = podRevisions(store);
     patchSet(store, (s) => setImage(s, 'nginx:1.26'));
@@ -77,7 +76,7 @@ describe('StatefulSet controller against statefulset-rollout.json', () => {
     const { object } = fromCapture('statefulset-rollout.json');
     const set = object as StatefulSet;
     set.spec.updateStrategy = { type: 'OnDelete' };
-    store.create('statefulsets.apps', set as KubeObject);
+    store.create('statefulsets.apps', set);
     clock.runFor(10_000);
     const before = podRevisions(store);
     patchSet(store, (s) => setImage(s, 'nginx:1.26'));
