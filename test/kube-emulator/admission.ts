@@ -135,12 +135,19 @@ function checkMicroTimes(type: ResourceType, object: KubeObject): void {
 
 /**
  * What kube-apiserver does to a create or update body before storage: decode checks, defaults
- * (built-in, or from a CRD schema with pruning), and validation answering 422 Invalid.
+ * (built-in, or from a CRD schema with pruning), and validation answering 422 Invalid. With
+ * `strict` (`fieldValidation=Strict`), fields a CRD schema would prune answer 400 instead.
  */
-export function admit(type: ResourceType, object: KubeObject): KubeObject {
+export function admit(type: ResourceType, object: KubeObject, strict = false): KubeObject {
   checkMicroTimes(type, object);
   applyBuiltinDefaults(resourceName(type), object);
-  type.defaults?.(object);
+  const pruned = type.defaults?.(object) ?? [];
+  const [unknown] = pruned;
+  if (strict && unknown !== undefined) {
+    throw badRequest(
+      `${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: strict decoding error: ${pruned.map((p) => `unknown field "${p}"`).join(', ')}`,
+    );
+  }
   const errors = [
     ...nameErrors(object.metadata.name),
     ...(validators[resourceName(type)]?.(object) ?? []),

@@ -157,9 +157,9 @@ export class KubeApi {
       else object.status = status;
     }
     if (!object.metadata.name && object.metadata.generateName) {
-      admit(type, { ...object, metadata: { ...object.metadata, name: undefined } });
+      admit(type, { ...object, metadata: { ...object.metadata, name: undefined } }, isStrict(call.query));
     } else {
-      admit(type, object);
+      admit(type, object, isStrict(call.query));
     }
     if (isDryRun(call.query)) return this.present(type, object);
     return this.present(type, this.store.create(resourceName(type), object));
@@ -208,7 +208,7 @@ export class KubeApi {
       if (isDryRun(call.query)) return object;
       return this.store.updateStatus(resource, object);
     }
-    admit(type, object);
+    admit(type, object, isStrict(call.query));
     if (isDryRun(call.query)) return object;
     return this.store.update(resource, object);
   }
@@ -297,6 +297,10 @@ export class KubeApi {
     );
     return { ...list, items };
   }
+}
+
+function isStrict(query: URLSearchParams): boolean {
+  return query.get('fieldValidation') === 'Strict';
 }
 
 function isDryRun(query: URLSearchParams): boolean {

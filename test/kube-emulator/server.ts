@@ -8,7 +8,7 @@ import type { Faults } from './faults.js';
 import { LabelSelectorError, parseLabelSelector } from './label-selector.js';
 import { openApiV3GroupVersion, openApiV3Root } from './openapi.js';
 import { parseRoute } from './routes.js';
-import { notFound, statusBody, toStatusError } from './status-errors.js';
+import { notFound, statusBody, toStatusError, unsupportedMediaType } from './status-errors.js';
 import type { MemoryStore } from './store.js';
 import { serveWatch } from './watch.js';
 
@@ -199,6 +199,10 @@ export async function startApiServer(
     }
     if (type.namespaced && route.namespace === undefined && route.name !== undefined) {
       throw notFound(type, route.name);
+    }
+    const bodyType = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+    if ((method === 'POST' || method === 'PUT') && body !== '' && bodyType !== 'application/json' && bodyType !== '') {
+      throw unsupportedMediaType(['application/json']);
     }
     const result = api.handle({
       method,

@@ -56,8 +56,10 @@ export function customResourceType(crd: KubeObject): ResourceType | undefined {
     custom: true,
     ...(schema
       ? {
-          defaults: (object: KubeObject) => {
-            pruneAndDefault(object, schema);
+          defaults: (object: KubeObject): string[] => {
+            const pruned: string[] = [];
+            pruneAndDefault(object, schema, true, pruned);
+            return pruned;
           },
           validate: (object: KubeObject): FieldError[] => validateSchema(object, schema),
         }

@@ -38,10 +38,17 @@ const rootFields = new Set(['apiVersion', 'kind', 'metadata']);
  * resource: unknown fields go unless `x-kubernetes-preserve-unknown-fields` is set or
  * `additionalProperties` describes them; nulls in non-nullable fields are dropped.
  */
-export function pruneAndDefault(value: unknown, schema: StructuralSchema, root = true): unknown {
+export function pruneAndDefault(
+  value: unknown,
+  schema: StructuralSchema,
+  root = true,
+  pruned: string[] = [],
+  path = '',
+): unknown {
+  const join = (key: string): string => (path === '' ? key : `${path}.${key}`);
   if (Array.isArray(value)) {
     if (schema.items)
-      value.forEach((item, i) => (value[i] = pruneAndDefault(item, schema.items ?? {}, false)));
+      value.forEach((item, i) => (value[i] = pruneAndDefault(item, schema.items ?? {}, false, pruned, `${path}[${i}]`)));
     return value;
   }
   if (!isObject(value)) return value;
@@ -60,13 +67,14 @@ export function pruneAndDefault(value: unknown, schema: StructuralSchema, root =
     const child = value[key];
     if (propertySchema) {
       if (child === null && !propertySchema.nullable) delete value[key];
-      else value[key] = pruneAndDefault(child, propertySchema, false);
+      else value[key] = pruneAndDefault(child, propertySchema, false, pruned, join(key));
     } else if (isObject(schema.additionalProperties)) {
-      value[key] = pruneAndDefault(child, schema.additionalProperties, false);
+      value[key] = pruneAndDefault(child, schema.additionalProperties, false, pruned, join(key));
     } else if (
       !schema['x-kubernetes-preserve-unknown-fields'] &&
       schema.additionalProperties !== true
     ) {
+      pruned.push(join(key));
       delete value[key];
     }
   }

@@ -24,8 +24,8 @@ export interface ResourceType {
   scale?: ScaleSubresource;
   /** Maintains `metadata.generation` (workloads, CRDs, custom resources). */
   generation: boolean;
-  /** Fills defaults in place on create and update (after patches). */
-  defaults?: (object: KubeObject) => void;
+  /** Fills defaults in place on create and update (after patches); returns the paths it pruned. */
+  defaults?: (object: KubeObject) => string[] | void;
   /** Returns field errors (`spec.tag: Required value`) for a 422 Invalid; empty when valid. */
   validate?: (object: KubeObject) => FieldError[];
   /** A CustomResourceDefinition's resource: strategic merge patch answers 415. */
