@@ -1,0 +1,61 @@
+import { repositoryKey } from '../image-ref.js';
+import type { Normalizer } from '../push-event.js';
+import { buildPushEvent } from './build-push-event.js';
+import { derivedEventId, perTagEventId } from './event-id.js';
+import { ignore } from './ignore.js';
+import { imageRefIn, imageTarget, type Located } from './image-target.js';
+import { JsonField } from './json-field.js';
+
+/**
+ * Quay "Repository Push" notifications, method "Webhook POST" (registry-events.md §3.2): one
+ * `push` event per tag in `updated_tags`, an array of tags or, in the legacy form, an object whose
+ * keys are the tags. Registry and repository come from `docker_url` (`quay.io/acme/api`, or a
+ * self-hosted Quay's host). No digest: Quay does not send one.
+ *
+ * Quay sends no event id and no time, so `sourceEventId` is derived from the repository and the
+ * sorted set of updated tags, plus `/<tag>`: a redelivery gets the same ids, but so does a later
+ * push of exactly the same tags. The receiver's deduplication must therefore expire (a window,
+ * not a permanent job id) or such a later push is lost.
+ *
+ * Ignored: notifications without `updated_tags` (build and vulnerability notifications sent to the
+ * same URL), and pushes with an empty tag list.
+ *
+ * @throws {MalformedEventError} when `updated_tags` is neither array nor object, a tag is invalid,
+ *   or `docker_url` is not a repository reference without tag or digest.
+ */
+export const normalizeQuay: Normalizer = (delivery) => {
+  const body = JsonField.root(delivery.body);
+  const tagsField = body.get('updated_tags');
+  if (tagsField.isAbsent) return ignore('not a repository push notification (no updated_tags)');
+  const tags = updatedTags(tagsField);
+  const urlField = body.get('docker_url');
+  const repo = imageRefIn(urlField);
+  if (repo.tag !== undefined || repo.digest !== undefined) {
+    urlField.fail('expected a repository without tag or digest');
+  }
+  if (tags.length === 0) return ignore('push notification without updated tags');
+  const sortedTags = tags.map((tag) => tag.value).sort();
+  const pushId = derivedEventId([repositoryKey(repo), ...sortedTags]);
+  const events = tags.map((tag) =>
+    buildPushEvent({
+      source: 'quay',
+      target: imageTarget({
+        registry: { value: repo.registry, path: urlField.path },
+        repository: { value: repo.repository, path: urlField.path },
+        tag,
+      }),
+      sourceEventId: perTagEventId(pushId, tag.value),
+      receivedAt: delivery.receivedAt,
+    }),
+  );
+  return { events, ignored: [] };
+};
+
+/** The tags of either form, each once, in payload order. */
+function updatedTags(field: JsonField): Located[] {
+  const tags = field.isObject
+    ? field.keys().map((key) => ({ value: key, path: field.get(key).path }))
+    : field.items().map((item) => ({ value: item.string(), path: item.path }));
+  const seen = new Set<string>();
+  return tags.filter((tag) => !seen.has(tag.value) && seen.add(tag.value));
+}
