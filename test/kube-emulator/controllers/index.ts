@@ -1,5 +1,6 @@
 import type { ControllerOptions, Controllers } from '../contract.js';
 import type { ControllerContext, SimulatedController } from './controller-context.js';
+import { DaemonSetController } from './daemonset-controller.js';
 import { DeploymentController } from './deployment-controller.js';
 import { EventRecorder } from './event-recorder.js';
 import { Kubelet } from './kubelet.js';
@@ -25,6 +26,7 @@ export function startControllers(options: ControllerOptions): Controllers {
     new DeploymentController(ctx),
     new ReplicaSetController(ctx),
     new StatefulSetController(ctx),
+    new DaemonSetController(ctx),
     new Kubelet(ctx),
   ];
   const unsubscribe = options.store.subscribe((event) => {
