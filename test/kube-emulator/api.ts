@@ -157,7 +157,11 @@ export class KubeApi {
       else object.status = status;
     }
     if (!object.metadata.name && object.metadata.generateName) {
-      admit(type, { ...object, metadata: { ...object.metadata, name: undefined } }, isStrict(call.query));
+      admit(
+        type,
+        { ...object, metadata: { ...object.metadata, name: undefined } },
+        isStrict(call.query),
+      );
     } else {
       admit(type, object, isStrict(call.query));
     }

@@ -44,6 +44,8 @@ export interface KubeEmulator {
   setNeverReady(substrings: string[]): void;
   /** Forgets the watch history: watches from an older resourceVersion get 410 Gone. */
   compact(): void;
+  /** Ends every open watch stream; clients reconnect from their last resourceVersion. */
+  closeWatches(): void;
   /** Stops controllers and the server, ends open watches; idempotent. */
   stop(): Promise<void>;
 }
@@ -92,6 +94,7 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
       neverReady = [...substrings];
     },
     compact: () => store.compact(),
+    closeWatches: () => server.closeWatches(),
     stop: () => {
       stopped ??= (async () => {
         controllers.stop();

@@ -36,6 +36,8 @@ export interface ApiServerOptions {
 export interface RunningServer {
   url: string;
   port: number;
+  /** Ends every open watch stream, as an apiserver restart or watch timeout would. */
+  closeWatches(): void;
   close(): Promise<void>;
 }
 
@@ -201,7 +203,12 @@ export async function startApiServer(
       throw notFound(type, route.name);
     }
     const bodyType = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
-    if ((method === 'POST' || method === 'PUT') && body !== '' && bodyType !== 'application/json' && bodyType !== '') {
+    if (
+      (method === 'POST' || method === 'PUT') &&
+      body !== '' &&
+      bodyType !== 'application/json' &&
+      bodyType !== ''
+    ) {
       throw unsupportedMediaType(['application/json']);
     }
     const result = api.handle({
@@ -239,6 +246,9 @@ export async function startApiServer(
   return {
     url: `http://127.0.0.1:${actualPort}`,
     port: actualPort,
+    closeWatches: () => {
+      for (const stop of [...watches]) stop();
+    },
     close: async () => {
       for (const stop of [...watches]) stop();
       for (const res of [...hung]) res.destroy();

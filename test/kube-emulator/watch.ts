@@ -63,6 +63,7 @@ export function serveWatch(
   };
 
   res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+  res.flushHeaders();
   const rv = request.resourceVersion;
   if (rv === undefined || rv === '' || rv === '0') {
     for (const object of store.list(resource, { namespace: request.namespace })) {

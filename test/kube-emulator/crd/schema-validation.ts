@@ -48,7 +48,10 @@ export function pruneAndDefault(
   const join = (key: string): string => (path === '' ? key : `${path}.${key}`);
   if (Array.isArray(value)) {
     if (schema.items)
-      value.forEach((item, i) => (value[i] = pruneAndDefault(item, schema.items ?? {}, false, pruned, `${path}[${i}]`)));
+      value.forEach(
+        (item, i) =>
+          (value[i] = pruneAndDefault(item, schema.items ?? {}, false, pruned, `${path}[${i}]`)),
+      );
     return value;
   }
   if (!isObject(value)) return value;
