@@ -3,6 +3,7 @@ import type { ControllerContext, SimulatedController } from './controller-contex
 import { DaemonSetController } from './daemonset-controller.js';
 import { DeploymentController } from './deployment-controller.js';
 import { EventRecorder } from './event-recorder.js';
+import { JobController } from './job-controller.js';
 import { Kubelet } from './kubelet.js';
 import { ReplicaSetController } from './replicaset-controller.js';
 import { StatefulSetController } from './statefulset-controller.js';
@@ -27,6 +28,7 @@ export function startControllers(options: ControllerOptions): Controllers {
     new ReplicaSetController(ctx),
     new StatefulSetController(ctx),
     new DaemonSetController(ctx),
+    new JobController(ctx),
     new Kubelet(ctx),
   ];
   const unsubscribe = options.store.subscribe((event) => {
