@@ -179,7 +179,7 @@ export function validateSchema(value: unknown, schema: StructuralSchema, path = 
       {
         reason: 'FieldValueTypeInvalid',
         field: path,
-        message: `Invalid value: "${actual}": ${path} in body must be of type ${schema.type ?? 'unknown'}: "${actual}"`,
+        message: `Invalid value: "${actual}": ${path} in body must be of type ${schema['x-kubernetes-int-or-string'] ? 'integer,string' : (schema.type ?? 'unknown')}: "${actual}"`,
       },
     ];
   }
