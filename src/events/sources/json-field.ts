@@ -56,7 +56,11 @@ export class JsonField {
   /** The elements of an array, each with its `[i]` path. @throws when this is not an array. */
   items(): JsonField[] {
     if (!Array.isArray(this.value)) this.fail(expected('an array', this.value));
-    return this.value.map((item: unknown, index) => new JsonField(item, `${this.path}[${index}]`));
+    // Array.from, not map: a hole in a sparse array is read as undefined, not skipped.
+    return Array.from(
+      this.value,
+      (item: unknown, index) => new JsonField(item, `${this.path}[${index}]`),
+    );
   }
 
   /** A required string; may be empty. */
