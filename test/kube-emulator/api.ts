@@ -40,7 +40,24 @@ function parseJson(body: string): KubeObject {
 
 /** Object CRUD, patch, list and subresources over a {@link MemoryStore}, as kube-apiserver answers them. */
 export class KubeApi {
+  private clusterIps = 0;
+
   constructor(private readonly store: MemoryStore) {}
+
+  /** Services get a cluster IP from 10.96.0.0/16 on create, as the apiserver's allocator does. */
+  private allocateClusterIp(object: KubeObject): void {
+    const spec = (object.spec ?? {}) as {
+      type?: string;
+      clusterIP?: string;
+      clusterIPs?: string[];
+    };
+    object.spec = spec;
+    if (spec.type === 'ExternalName' || spec.clusterIP) return;
+    this.clusterIps++;
+    const ip = `10.96.${Math.floor(this.clusterIps / 250)}.${(this.clusterIps % 250) + 1}`;
+    spec.clusterIP = ip;
+    spec.clusterIPs = [ip];
+  }
 
   /** The object as clients see it: apiVersion and kind first. */
   present(type: ResourceType, object: KubeObject): KubeObject {
@@ -88,14 +105,12 @@ export class KubeApi {
 
   private list(call: ResourceCall): KubeObject {
     const { type, query } = call;
-    let labelRequirements;
     try {
-      labelRequirements = parseLabelSelector(query.get('labelSelector') ?? '');
+      parseLabelSelector(query.get('labelSelector') ?? '');
     } catch (error) {
       if (error instanceof LabelSelectorError) throw badRequest(error.message);
       throw error;
     }
-    void labelRequirements;
     const fields = parseFieldSelector(query.get('fieldSelector') ?? undefined);
     const all = this.store
       .list(resourceName(type), {
@@ -151,6 +166,7 @@ export class KubeApi {
       object.metadata.namespace = namespace;
     }
     Object.assign(object, { apiVersion: groupVersion(type), kind: type.kind });
+    if (resourceName(type) === 'services' && !isDryRun(call.query)) this.allocateClusterIp(object);
     if (type.status) {
       const status = initialStatus(type, object);
       if (status === undefined) delete object.status;

@@ -83,6 +83,7 @@ describe('kubectl 1.32 against the emulator', () => {
     });
     const svc = JSON.parse(await ok(['get', 'svc', 'web', '-o', 'json'])) as KubeObject;
     expect(svc.spec).toMatchObject({
+      clusterIP: expect.stringMatching(/^10\.96\.\d+\.\d+$/) as unknown,
       type: 'ClusterIP',
       ports: [{ port: 80, protocol: 'TCP', targetPort: 80 }],
     });
