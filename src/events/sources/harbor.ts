@@ -3,7 +3,7 @@ import { buildPushEvent } from './build-push-event.js';
 import { derivedEventId, perTagEventId } from './event-id.js';
 import { optionalRfc3339Time, unixSecondsTime } from './event-time.js';
 import { ignore } from './ignore.js';
-import { imageRefIn, imageTarget } from './image-target.js';
+import { imageRefIn, imageTarget, type Located } from './image-target.js';
 import { JsonField, quoteText } from './json-field.js';
 import { optionalSha256Digest } from './sha256-digest.js';
 
@@ -40,50 +40,57 @@ export const normalizeHarbor: Normalizer = (delivery) => {
   if (type !== (isCloudEvent ? CLOUD_EVENTS_PUSH_TYPE : DEFAULT_PUSH_TYPE)) {
     return ignore(`unsupported Harbor event type ${quoteText(type)}`);
   }
-  const format = isCloudEvent ? cloudEventPush(body) : defaultPush(body);
-  const repoName = format.data.get('repository').get('repo_full_name');
-  const repository = repoName.nonEmptyString();
+  const push = isCloudEvent ? cloudEventPush(body) : defaultPush(body);
+  const repoName = push.data.get('repository').get('repo_full_name');
+  const repository: Located = { value: repoName.nonEmptyString(), path: repoName.path };
   const events: PushEvent[] = [];
   const ignored: string[] = [];
-  const resources = format.data.get('resources').items();
+  const resources = push.data.get('resources').items();
   for (const resource of resources) {
-    const tagField = resource.get('tag');
-    const tag = tagField.optionalString() ?? '';
-    const digest = optionalSha256Digest(resource.get('digest'));
-    const urlField = resource.get('resource_url');
-    const registry = imageRefIn(urlField).registry;
-    if (tag === '' || tag.startsWith('sha256:')) {
-      ignored.push(`${resource.path}: push by digest, without a tag`);
-      continue;
-    }
-    const target = imageTarget({
-      registry: { value: registry, path: urlField.path },
-      repository: { value: repository, path: repoName.path },
-      tag: { value: tag, path: tagField.path },
-    });
-    const sourceEventId =
-      format.deliveryId === undefined
-        ? derivedEventId([
-            `${target.registry}/${target.repository}`,
-            tag,
-            digest ?? '',
-            format.occurredAt ?? '',
-          ])
-        : perTagEventId(format.deliveryId, tag);
-    events.push(
-      buildPushEvent({
-        source: 'harbor',
-        target,
-        digest,
-        sourceEventId,
-        occurredAt: format.occurredAt,
-        receivedAt: delivery.receivedAt,
-      }),
-    );
+    const outcome = resourcePush(resource, repository, push, delivery.receivedAt);
+    if (typeof outcome === 'string') ignored.push(`${resource.path}: ${outcome}`);
+    else events.push(outcome);
   }
   if (resources.length === 0) ignored.push('push without resources');
   return { events, ignored };
 };
+
+/** The PushEvent of one entry of `resources`, or why there is none. */
+function resourcePush(
+  resource: JsonField,
+  repository: Located,
+  push: HarborPush,
+  receivedAt: Date,
+): PushEvent | string {
+  const tagField = resource.get('tag');
+  const tag = tagField.optionalString() ?? '';
+  const digest = optionalSha256Digest(resource.get('digest'));
+  const urlField = resource.get('resource_url');
+  const registry = imageRefIn(urlField).registry;
+  if (tag === '' || tag.startsWith('sha256:')) return 'push by digest, without a tag';
+  const target = imageTarget({
+    registry: { value: registry, path: urlField.path },
+    repository,
+    tag: { value: tag, path: tagField.path },
+  });
+  const sourceEventId =
+    push.deliveryId === undefined
+      ? derivedEventId([
+          `${target.registry}/${target.repository}`,
+          tag,
+          digest ?? '',
+          push.occurredAt ?? '',
+        ])
+      : perTagEventId(push.deliveryId, tag);
+  return buildPushEvent({
+    source: 'harbor',
+    target,
+    digest,
+    sourceEventId,
+    occurredAt: push.occurredAt,
+    receivedAt,
+  });
+}
 
 function defaultPush(body: JsonField): HarborPush {
   const occurAt = body.get('occur_at');
