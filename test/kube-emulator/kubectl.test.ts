@@ -195,6 +195,29 @@ describe('kubectl 1.32 against the emulator', () => {
     expect(deployment('web').metadata.generation).toBe(generation);
   });
 
+  it('apply creates, then configures with a computed patch; apply --server-side too', async () => {
+    const manifest = deploymentManifest('applied');
+    expect(await ok(['apply', '-f', '-'], stringify(manifest))).toBe(
+      'deployment.apps/applied created\n',
+    );
+    (manifest.spec as { replicas: number }).replicas = 4;
+    expect(await ok(['apply', '-f', '-'], stringify(manifest))).toBe(
+      'deployment.apps/applied configured\n',
+    );
+    expect(deployment('applied').spec.replicas).toBe(4);
+    expect(
+      deployment('applied').metadata.annotations?.[
+        'kubectl.kubernetes.io/last-applied-configuration'
+      ],
+    ).toContain('"replicas":4');
+    (manifest.spec as { replicas: number }).replicas = 5;
+    expect(await ok(['apply', '--server-side', '-f', '-'], stringify(manifest))).toBe(
+      'deployment.apps/applied serverside-applied\n',
+    );
+    expect(deployment('applied').spec.replicas).toBe(5);
+    await ok(['delete', 'deployment', 'applied']);
+  });
+
   it('get -w prints objects as they are created', async () => {
     const out = await watchKubectl(
       kc,
