@@ -11,7 +11,7 @@
  * |---|---|---|
  * | `image` | yes | The pushed image as `docker pull` reads it, **with a tag**: `team/api:1.4.2` (Docker Hub), `nginx:1.27` (→ `docker.io/library/nginx`), `registry.example.com:5000/team/api:1.4.2`. The combined form `repo:tag@sha256:<64 hex>` is accepted too. A registry host must contain `.` or `:port` or be `localhost`, as for Docker. |
  * | `digest` | no | The manifest digest the tag now points at, `sha256:` + 64 lowercase hex. When `image` also names a digest, both must be equal. |
- * | `id` | no | Your id of this push (1–200 characters of letters, digits, `.`, `_`, `-`, `/`), used to drop duplicate deliveries. Without it, cvm derives one from the image and digest, so the same image and digest reported twice are one push. |
+ * | `id` | no | Your id of this push (1–200 characters of letters, digits, `.`, `_`, `-`, `/`), used to drop a duplicate delivery of the same push. Without it, a repeated delivery is enqueued again unless the first one still waits (same image and digest), which is harmless: cvm re-resolves the tag. |
  *
  * Other fields are ignored. cvm treats the event as a hint: it re-reads the tag's digest from the
  * registry before it rolls anything out. Without a digest, two reports of the same tag within the
@@ -25,7 +25,6 @@
  */
 import type { Normalizer } from '../push-event.js';
 import { buildPushEvent } from './build-push-event.js';
-import { derivedEventId } from './event-id.js';
 import { imageRefIn, imageTargetOfRef } from './image-target.js';
 import { JsonField, quoteText } from './json-field.js';
 import { isSha256Digest, optionalSha256Digest } from './sha256-digest.js';
@@ -34,7 +33,7 @@ const EVENT_ID = /^[A-Za-z0-9._/-]{1,200}$/;
 
 /**
  * The generic push event above: one `push` event for `image`'s registry, repository and tag, with
- * `digest` (or the one in `image`) and `id` (or a derived id) as `sourceEventId`.
+ * `digest` (or the one in `image`) and `id`, when given, as `sourceEventId`.
  *
  * @throws {MalformedEventError} naming `image`, `digest` or `id` when one is invalid.
  */
@@ -61,9 +60,7 @@ export const normalizeGeneric: Normalizer = (delivery) => {
     source: 'generic',
     target,
     digest: finalDigest,
-    sourceEventId:
-      id ??
-      derivedEventId([`${target.registry}/${target.repository}`, target.tag, finalDigest ?? '']),
+    sourceEventId: id,
     receivedAt: delivery.receivedAt,
   });
   return { events: [event], ignored: [] };

@@ -1,7 +1,5 @@
-import { repositoryKey } from '../image-ref.js';
 import type { Normalizer } from '../push-event.js';
 import { buildPushEvent } from './build-push-event.js';
-import { derivedEventId, perTagEventId } from './event-id.js';
 import { ignore } from './ignore.js';
 import { imageRefIn, imageTarget, type Located } from './image-target.js';
 import { JsonField } from './json-field.js';
@@ -12,10 +10,10 @@ import { JsonField } from './json-field.js';
  * keys are the tags. Registry and repository come from `docker_url` (`quay.io/acme/api`, or a
  * self-hosted Quay's host). No digest: Quay does not send one.
  *
- * Quay sends no event id and no time, so `sourceEventId` is derived from the repository and the
- * sorted set of updated tags, plus `/<tag>`: a redelivery gets the same ids, but so does a later
- * push of exactly the same tags. The receiver's deduplication must therefore expire (a window,
- * not a permanent job id) or such a later push is lost.
+ * Quay sends no event id, no time and no digest, so a redelivery cannot be told from a later push
+ * of the same tags: the events carry no `sourceEventId` and each delivery is enqueued. That is
+ * safe (workers re-resolve the tag and a rollout to the running digest is a no-op); an id derived
+ * from the tags would instead drop a later push of the same tags (A → B → A).
  *
  * Ignored: notifications without `updated_tags` (build and vulnerability notifications sent to the
  * same URL), and pushes with an empty tag list.
@@ -34,8 +32,6 @@ export const normalizeQuay: Normalizer = (delivery) => {
     urlField.fail('expected a repository without tag or digest');
   }
   if (tags.length === 0) return ignore('push notification without updated tags');
-  const sortedTags = tags.map((tag) => tag.value).sort();
-  const pushId = derivedEventId([repositoryKey(repo), ...sortedTags]);
   const events = tags.map((tag) =>
     buildPushEvent({
       source: 'quay',
@@ -44,7 +40,6 @@ export const normalizeQuay: Normalizer = (delivery) => {
         repository: { value: repo.repository, path: urlField.path },
         tag,
       }),
-      sourceEventId: perTagEventId(pushId, tag.value),
       receivedAt: delivery.receivedAt,
     }),
   );
