@@ -31,24 +31,29 @@ export const normalizeEcr: Normalizer = (delivery) => {
   const unwrapped = unwrapSns(JsonField.root(delivery.body));
   if (!(unwrapped instanceof JsonField)) return unwrapped;
   const event = unwrapped;
+  const fallbackAccount = delivery.headers[QUEUE_ACCOUNT_HEADER];
   const source = event.get('source').string();
   const detailType = event.get('detail-type').string();
   if (source === 'aws.ecr' && detailType === 'ECR Image Action') {
-    return imageAction(event, delivery.receivedAt);
+    return imageAction(event, delivery.receivedAt, fallbackAccount);
   }
   if (source === 'aws.ecr' && detailType === 'ECR Image Scan') {
-    return imageScan(event, delivery.receivedAt);
+    return imageScan(event, delivery.receivedAt, fallbackAccount);
   }
   return ignore(`unsupported event type ${quoteText(detailType)} from ${quoteText(source)}`);
 };
 
-function imageAction(event: JsonField, receivedAt: Date): Normalized {
+function imageAction(
+  event: JsonField,
+  receivedAt: Date,
+  fallbackAccount: string | undefined,
+): Normalized {
   const detail = event.get('detail');
   const action = detail.get('action-type').string();
   if (action !== 'PUSH') return ignore(`ECR image action ${quoteText(action)} is not a push`);
   const result = detail.get('result').string();
   if (result !== 'SUCCESS') return ignore(`ECR push did not succeed (result ${quoteText(result)})`);
-  const image = imageFacts(event);
+  const image = imageFacts(event, fallbackAccount);
   const tag = detail.get('image-tag').optionalString() ?? '';
   if (tag === '') return ignore(`push of an untagged image (${image.digest})`);
   const pushEvent = buildPushEvent({
@@ -62,11 +67,15 @@ function imageAction(event: JsonField, receivedAt: Date): Normalized {
   return { events: [pushEvent], ignored: [] };
 }
 
-function imageScan(event: JsonField, receivedAt: Date): Normalized {
+function imageScan(
+  event: JsonField,
+  receivedAt: Date,
+  fallbackAccount: string | undefined,
+): Normalized {
   const detail = event.get('detail');
   const status = detail.get('scan-status').string();
   if (status !== 'COMPLETE') return ignore(`ECR scan status ${quoteText(status)}`);
-  const image = imageFacts(event);
+  const image = imageFacts(event, fallbackAccount);
   const tagsField = detail.get('image-tags');
   const tags = tagsField.isAbsent ? [] : tagsField.items();
   if (tags.length === 0) return ignore('scan of an untagged image');
@@ -90,7 +99,10 @@ function imageScan(event: JsonField, receivedAt: Date): Normalized {
 }
 
 /** What Image Action and Image Scan events share: the image and the envelope's id and time. */
-function imageFacts(event: JsonField): {
+function imageFacts(
+  event: JsonField,
+  fallbackAccount: string | undefined,
+): {
   digest: string;
   id: string | undefined;
   occurredAt: string | undefined;
@@ -99,7 +111,7 @@ function imageFacts(event: JsonField): {
   const detail = event.get('detail');
   const repository = detail.get('repository-name').nonEmptyString();
   const digest = sha256Digest(detail.get('image-digest'));
-  const registry = registryHost(event);
+  const registry = registryHost(event, fallbackAccount);
   return {
     digest,
     id: event.get('id').optionalNonEmptyString(),
@@ -113,9 +125,18 @@ function imageFacts(event: JsonField): {
   };
 }
 
-function registryHost(event: JsonField): string {
+/**
+ * Header the SQS intake sets to the queue's own account: EventBridge always sends `account`, but
+ * emulators (moto) leave it out, and a rule on the default bus delivers its own account's events.
+ */
+export const QUEUE_ACCOUNT_HEADER = 'x-cvm-queue-account';
+
+function registryHost(event: JsonField, fallbackAccount: string | undefined): string {
   const accountField = event.get('account');
-  const account = accountField.string();
+  const account =
+    accountField.isAbsent && fallbackAccount !== undefined
+      ? fallbackAccount
+      : accountField.string();
   if (!ACCOUNT_ID.test(account)) {
     accountField.fail(`expected a 12-digit AWS account id, got ${quoteText(account)}`);
   }

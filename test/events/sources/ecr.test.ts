@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Normalized } from '../../../src/events/push-event.js';
-import { normalizeEcr } from '../../../src/events/sources/ecr.js';
+import { QUEUE_ACCOUNT_HEADER, normalizeEcr } from '../../../src/events/sources/ecr.js';
 import { delivery, fixture, malformedField, pushEvent, withField } from './fixtures.js';
 
 const DOC_DIGEST = 'sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd12345678';
@@ -231,5 +231,26 @@ describe('normalizeEcr', () => {
     },
   ])('rejects $name, naming $field', ({ body, field }) => {
     expect(malformedField(() => normalizeEcr(delivery(body)))).toBe(field);
+  });
+});
+
+describe('normalizeEcr without account (moto leaves it out)', () => {
+  const withoutAccount = () => {
+    const body = fixture('ecr', 'push-documented');
+    delete body.account;
+    return body;
+  };
+
+  it('uses the account of the SQS queue the event arrived on', () => {
+    const result = normalizeEcr(
+      delivery(withoutAccount(), { [QUEUE_ACCOUNT_HEADER]: '210987654321' }),
+    );
+    expect(result.events.map((e) => e.registry)).toEqual([
+      '210987654321.dkr.ecr.us-west-2.amazonaws.com',
+    ]);
+  });
+
+  it('is malformed when no queue account is known', () => {
+    expect(malformedField(() => normalizeEcr(delivery(withoutAccount())))).toBe('account');
   });
 });
