@@ -33,9 +33,9 @@ export interface KubeObject {
   apiVersion: string;
   kind: string;
   metadata: ObjectMeta;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+   
   spec?: any;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+   
   status?: any;
   [key: string]: unknown;
 }
