@@ -1,0 +1,159 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Queue, type JobsOptions } from 'bullmq';
+import type { PushEvent } from '../events/push-event.js';
+import type { Redis } from './connections.js';
+import { QueueName } from './names.js';
+
+export interface EnqueueOutcome {
+  event: PushEvent;
+  jobId: string;
+  /** True when an equal job already existed: the same delivery, or the same image still waiting. */
+  duplicate: boolean;
+}
+
+/** Where the receiver puts events; the narrow interface its handlers depend on. */
+export interface PushEventSink {
+  /**
+   * Enqueues all events of one delivery in one Redis transaction: all or none. Rejects when Redis
+   * cannot take them (the caller answers 503 or leaves the SQS message for later).
+   */
+  enqueue(events: readonly PushEvent[]): Promise<EnqueueOutcome[]>;
+  /** Whether an enqueue could succeed now (Redis connected). */
+  isReady(): boolean;
+}
+
+const hash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 32);
+
+/**
+ * The job id of an event: derived from the source's delivery id, so a redelivered webhook or SQS
+ * message maps to the same job (BullMQ ids may not contain `:`). Events without a delivery id get a
+ * unique id: without one, "the same delivery" cannot be told from "the same tag pushed again".
+ */
+export function pushEventJobId(event: PushEvent): string {
+  if (event.sourceEventId === undefined) return `${event.source}-${randomUUID()}`;
+  return `${event.source}-${hash(`${event.sourceEventId}\n${event.kind}\n${event.tag}`)}`;
+}
+
+/**
+ * The deduplication id of an event with a digest: two sources reporting the same image
+ * (registry, repository, tag, digest) while the first job still waits make one job. Once that job
+ * ran, the same image may be enqueued again; that is safe because workers re-resolve the tag, and
+ * it keeps a tag moved A → B → A within a window from losing its last move.
+ */
+export function pushEventDeduplicationId(event: PushEvent): string | undefined {
+  if (event.digest === undefined) return undefined;
+  return `${event.kind}-${hash(`${event.registry}/${event.repository}:${event.tag}@${event.digest}`)}`;
+}
+
+/** Redis cannot take events now; the caller answers 503 or leaves the message for later. */
+export class QueueUnavailableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'QueueUnavailableError';
+  }
+}
+
+export interface PushEventQueueOptions {
+  /** A producer connection (`createProducerConnection`): it refuses commands while Redis is down. */
+  connection: Redis;
+  prefix: string;
+  /** Longest time one enqueue may take before it counts as failed. Default 2000 ms. */
+  enqueueTimeoutMs?: number;
+  /** How long processed jobs (and so their delivery ids) are remembered. Default 24 h. */
+  retainCompletedSeconds?: number;
+}
+
+/** The `push-events` queue, seen from producers. */
+export class PushEventQueue implements PushEventSink {
+  readonly queue: Queue<PushEvent>;
+  readonly #jobOptions: JobsOptions;
+  readonly #connection: Redis;
+  readonly #enqueueTimeoutMs: number;
+
+  constructor(options: PushEventQueueOptions) {
+    this.#connection = options.connection;
+    this.#enqueueTimeoutMs = options.enqueueTimeoutMs ?? 2_000;
+    this.queue = new Queue<PushEvent>(QueueName.PushEvents, {
+      connection: options.connection,
+      prefix: options.prefix,
+    });
+    // Connection errors are logged once per outage by the connection itself; enqueue() rejects.
+    this.queue.on('error', () => undefined);
+    this.#jobOptions = {
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
+      removeOnComplete: { age: options.retainCompletedSeconds ?? 86_400, count: 50_000 },
+      removeOnFail: { age: 7 * 86_400 },
+    };
+  }
+
+  isReady(): boolean {
+    return this.#connection.status === 'ready';
+  }
+
+  async enqueue(events: readonly PushEvent[]): Promise<EnqueueOutcome[]> {
+    if (events.length === 0) return [];
+    // BullMQ waits for a connection that is not ready; a webhook must not.
+    if (this.#connection.status !== 'ready')
+      throw new QueueUnavailableError(`redis is ${this.#connection.status}`);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new QueueUnavailableError(`enqueue took over ${this.#enqueueTimeoutMs} ms`)),
+        this.#enqueueTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([this.#add(events), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #add(events: readonly PushEvent[]): Promise<EnqueueOutcome[]> {
+    const requests = events.map((event) => {
+      const jobId = pushEventJobId(event);
+      const deduplicationId = pushEventDeduplicationId(event);
+      return {
+        name: event.kind,
+        data: event,
+        opts: {
+          ...this.#jobOptions,
+          jobId,
+          ...(deduplicationId ? { deduplication: { id: deduplicationId } } : {}),
+        },
+      };
+    });
+    const jobs = await this.queue.addBulk(requests);
+    // BullMQ returns the existing job's id for a deduplicated add, and our own id (with our data)
+    // when the id already existed; the stored timestamp tells the second case apart.
+    return Promise.all(
+      jobs.map(async (job, index) => {
+        const request = requests[index]!;
+        const jobId = job.id ?? request.opts.jobId;
+        if (jobId !== request.opts.jobId) return { event: request.data, jobId, duplicate: true };
+        const stored = await this.queue.getJob(jobId);
+        return {
+          event: request.data,
+          jobId,
+          duplicate: stored !== undefined && stored.timestamp !== job.timestamp,
+        };
+      }),
+    );
+  }
+
+  /**
+   * Closes the queue. BullMQ's close waits for a connection that never became ready (while Redis is
+   * down), so it is bounded; the connection itself is closed by its owner.
+   */
+  async close(timeoutMs = 2_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.queue.close(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+}
