@@ -1,25 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { containerVersionCrdYaml } from '../api/crd.js';
-import { ConfigError, describeConfig, loadConfig } from '../config/config.js';
+import { describeConfig, type ConfigValue } from '../config/config.js';
+import { CliExit, ExitCode } from './cli-exit.js';
+import { loadConfigOrExit } from './load-config.js';
+import { receiverCommand } from './receiver-command.js';
 
 export interface CliIo {
   out: (text: string) => void;
   err: (text: string) => void;
   env: NodeJS.ProcessEnv;
-}
-
-/** Exit codes of the CLI: 0 success, 1 failure, 2 bad usage or bad configuration. */
-export const ExitCode = { Ok: 0, Failure: 1, Usage: 2 } as const;
-
-/** Thrown by commands to end with an exit code and a message on stderr. */
-export class CliExit extends Error {
-  constructor(
-    readonly exitCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 function packageVersion(): string {
@@ -35,14 +25,7 @@ function configCommand(io: CliIo): Command {
     .description('print the effective configuration (secrets masked) and exit 2 if it is invalid')
     .option('--json', 'print JSON instead of a table')
     .action((options: { json?: boolean }) => {
-      let config;
-      try {
-        config = loadConfig(io.env);
-      } catch (error) {
-        if (error instanceof ConfigError) throw new CliExit(ExitCode.Usage, error.message);
-        throw error;
-      }
-      const entries = describeConfig(config);
+      const entries = describeConfig(loadConfigOrExit(io.env));
       if (options.json) {
         io.out(
           `${JSON.stringify(Object.fromEntries(entries.map((e) => [e.env, e.value ?? null])), null, 2)}\n`,
@@ -50,8 +33,11 @@ function configCommand(io: CliIo): Command {
         return;
       }
       const width = Math.max(...entries.map((e) => e.env.length));
-      for (const e of entries)
-        io.out(`${e.env.padEnd(width)}  ${e.value === undefined ? '(unset)' : String(e.value)}\n`);
+      const show = (value: ConfigValue) =>
+        value === undefined || (Array.isArray(value) && value.length === 0)
+          ? '(unset)'
+          : String(value);
+      for (const e of entries) io.out(`${e.env.padEnd(width)}  ${show(e.value)}\n`);
     });
 }
 
@@ -80,6 +66,7 @@ export function buildProgram(io: CliIo): Command {
     .action(() => io.out(`cvm ${packageVersion()} (node ${process.version})\n`));
   program.addCommand(configCommand(io));
   program.addCommand(manifestsCommand(io));
+  program.addCommand(receiverCommand(io.env));
   return program;
 }
 

@@ -23,6 +23,28 @@ const integer = (min: number, max: number) =>
     .min(min, { error: `must be between ${min} and ${max}` })
     .max(max, { error: `must be between ${min} and ${max}` });
 const port = integer(1, 65_535);
+/** Comma-separated secrets; several at once so that a secret can be rotated without downtime. */
+const secretList = z
+  .string()
+  .optional()
+  .transform((text) =>
+    (text ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
+  .refine((list) => list.every((s) => s.length >= 16), {
+    error: 'every secret must be at least 16 characters',
+  });
+const sourceSecrets = (env: `CVM_${string}`, what: string) =>
+  key({
+    env,
+    description: `${what} Comma-separated, several for rotation; unset disables the endpoint.`,
+    unit: 'secrets',
+    default: undefined,
+    secret: 'whole',
+    schema: secretList,
+  });
 const positiveMs = integer(1, 3_600_000);
 
 /**
@@ -75,6 +97,14 @@ export const CONFIG_KEYS = {
     secret: 'none',
     schema: port,
   }),
+  listenHost: key({
+    env: 'CVM_LISTEN_HOST',
+    description: 'Address the webhook and ops servers bind to.',
+    unit: 'IP address',
+    default: '0.0.0.0',
+    secret: 'none',
+    schema: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' }),
+  }),
   opsToken: key({
     env: 'CVM_OPS_TOKEN',
     description:
@@ -83,6 +113,89 @@ export const CONFIG_KEYS = {
     default: undefined,
     secret: 'whole',
     schema: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+  }),
+  webhookBodyLimitBytes: key({
+    env: 'CVM_WEBHOOK_BODY_LIMIT_BYTES',
+    description: 'Largest webhook body accepted; larger ones get 413.',
+    unit: 'bytes',
+    default: '1048576',
+    secret: 'none',
+    schema: integer(1_024, 26_214_400),
+  }),
+  ecrApiKeys: sourceSecrets(
+    'CVM_ECR_API_KEYS',
+    'API keys of POST /webhooks/ecr (EventBridge API destination).',
+  ),
+  ecrApiKeyHeader: key({
+    env: 'CVM_ECR_API_KEY_HEADER',
+    description:
+      "Header that carries the ECR API key (the API destination connection's API key name).",
+    unit: 'header name',
+    default: 'x-api-key',
+    secret: 'none',
+    schema: z.string().regex(/^[A-Za-z0-9-]+$/, { error: 'must be a header name' }),
+  }),
+  dockerhubTokens: sourceSecrets(
+    'CVM_DOCKERHUB_TOKENS',
+    'Path tokens of POST /webhooks/dockerhub/<token>.',
+  ),
+  quayTokens: sourceSecrets('CVM_QUAY_TOKENS', 'Path tokens of POST /webhooks/quay/<token>.'),
+  ghcrSecrets: sourceSecrets(
+    'CVM_GHCR_SECRETS',
+    'GitHub webhook secrets of POST /webhooks/ghcr (X-Hub-Signature-256).',
+  ),
+  harborTokens: sourceSecrets(
+    'CVM_HARBOR_TOKENS',
+    'Harbor "Auth Header" values (Authorization: [Bearer] <token>) of POST /webhooks/harbor.',
+  ),
+  acrTokens: sourceSecrets(
+    'CVM_ACR_TOKENS',
+    'Tokens of POST /webhooks/acr, sent as the custom header Authorization: Bearer <token>.',
+  ),
+  garTokens: sourceSecrets(
+    'CVM_GAR_TOKENS',
+    'Path tokens of POST /webhooks/gar/<token> (Pub/Sub push subscription).',
+  ),
+  distributionTokens: sourceSecrets(
+    'CVM_DISTRIBUTION_TOKENS',
+    'Bearer tokens of POST /webhooks/distribution (notifications endpoint headers).',
+  ),
+  genericSecrets: sourceSecrets(
+    'CVM_GENERIC_SECRETS',
+    'HMAC secrets of POST /webhooks/generic (X-Cvm-Signature-256).',
+  ),
+  sqsQueueUrl: key({
+    env: 'CVM_SQS_QUEUE_URL',
+    description: 'SQS queue the ECR EventBridge rule delivers to. Unset: no SQS consumer.',
+    unit: 'URL',
+    default: undefined,
+    secret: 'none',
+    schema: z.url().optional(),
+  }),
+  sqsEndpoint: key({
+    env: 'CVM_SQS_ENDPOINT',
+    description: 'SQS endpoint override (moto, LocalStack). Unset: the AWS endpoint of the region.',
+    unit: 'URL',
+    default: undefined,
+    secret: 'none',
+    schema: z.url().optional(),
+  }),
+  sqsWaitSeconds: key({
+    env: 'CVM_SQS_WAIT_SECONDS',
+    description: 'Long-poll wait of each SQS receive.',
+    unit: 'seconds',
+    default: '20',
+    secret: 'none',
+    schema: integer(0, 20),
+  }),
+  sqsVisibilityTimeoutSeconds: key({
+    env: 'CVM_SQS_VISIBILITY_TIMEOUT_SECONDS',
+    description:
+      'Time a received SQS message stays hidden before it is delivered again if not deleted.',
+    unit: 'seconds',
+    default: '60',
+    secret: 'none',
+    schema: integer(1, 43_200),
   }),
   kubeconfig: key({
     env: 'CVM_KUBECONFIG',
@@ -155,11 +268,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /** Every config value is a scalar. */
-export type ConfigValue = string | number | boolean | undefined;
+export type ConfigValue = string | number | boolean | readonly string[] | undefined;
 
 function mask(value: ConfigValue, secret: Secret): ConfigValue {
   if (value === undefined || secret === 'none') return value;
-  if (secret === 'whole') return '********';
+  if (secret === 'whole') {
+    if (!Array.isArray(value)) return '********';
+    return value.length === 0 ? [] : value.map(() => '********');
+  }
   const url = new URL(String(value));
   if (url.password) url.password = '********';
   return url.toString();

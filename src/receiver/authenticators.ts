@@ -1,0 +1,76 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+/** What an authenticator may look at. Header names are lower case. */
+export interface AuthRequest {
+  headers: Readonly<Record<string, string | undefined>>;
+  /** The secret path segment (`/webhooks/dockerhub/:token`), when the route has one. */
+  pathToken: string | undefined;
+  rawBody: Buffer;
+}
+
+/** True when the request proves it knows one of the configured secrets. */
+export type Authenticator = (request: AuthRequest) => boolean;
+
+const digest = (value: string | Buffer) => createHash('sha256').update(value).digest();
+
+/**
+ * Constant-time equality of two strings of any length: both are hashed first, so neither the
+ * content nor the length of the secret leaks through timing.
+ */
+export function secretEquals(candidate: string | Buffer, secret: string | Buffer): boolean {
+  return timingSafeEqual(digest(candidate), digest(secret));
+}
+
+/**
+ * Whether `candidate` equals any of `secrets` (several are allowed at once, for rotation). Every
+ * secret is compared, whichever matches, so the time does not tell which one did.
+ */
+export function matchesAnySecret(
+  candidate: string | Buffer | undefined,
+  secrets: readonly string[],
+): boolean {
+  if (candidate === undefined) return false;
+  let matched = false;
+  for (const secret of secrets) matched = secretEquals(candidate, secret) || matched;
+  return matched;
+}
+
+/** The secret is the path segment after the source (Docker Hub, Quay, Artifact Registry). */
+export const pathTokenAuth =
+  (secrets: readonly string[]): Authenticator =>
+  (request) =>
+    matchesAnySecret(request.pathToken, secrets);
+
+/** The secret is the whole value of a header (EventBridge API destination API key). */
+export const headerSecretAuth =
+  (header: string, secrets: readonly string[]): Authenticator =>
+  (request) =>
+    matchesAnySecret(request.headers[header.toLowerCase()], secrets);
+
+/**
+ * The `Authorization` header is `Bearer <secret>` or the bare secret (Harbor sends its "Auth
+ * Header" verbatim; Distribution and ACR send what their config says).
+ */
+export const authorizationAuth =
+  (secrets: readonly string[]): Authenticator =>
+  (request) => {
+    const value = request.headers.authorization;
+    if (value === undefined) return false;
+    const token = /^bearer\s+/i.test(value) ? value.replace(/^bearer\s+/i, '') : value;
+    return matchesAnySecret(token, secrets);
+  };
+
+/**
+ * `<header>: sha256=<hex HMAC-SHA256(secret, raw body)>`, as GitHub signs (`X-Hub-Signature-256`).
+ * The HMAC is computed over the exact bytes received, never over re-serialized JSON.
+ */
+export const hmacSha256Auth =
+  (header: string, secrets: readonly string[]): Authenticator =>
+  (request) => {
+    const signature = request.headers[header.toLowerCase()];
+    if (signature === undefined || !signature.startsWith('sha256=')) return false;
+    const expected = secrets.map(
+      (secret) => `sha256=${createHmac('sha256', secret).update(request.rawBody).digest('hex')}`,
+    );
+    return matchesAnySecret(signature.toLowerCase(), expected);
+  };

@@ -1,0 +1,69 @@
+import type { PushSource, RawDelivery, Normalizer } from '../events/push-event.js';
+import { MalformedEventError } from '../events/push-event.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { EnqueueOutcome, PushEventSink } from '../queue/push-event-queue.js';
+
+export type IngestResult =
+  /** At least one deployable event; each enqueued or found to be a duplicate. */
+  | { status: 'accepted'; outcomes: EnqueueOutcome[]; ignored: string[] }
+  /** Valid, but nothing deployable in it (delete, pull, untagged, ping…). */
+  | { status: 'ignored'; ignored: string[] }
+  /** Not the documented shape; the message names the field. Nothing was enqueued. */
+  | { status: 'malformed'; message: string }
+  /** The queue could not take the events; nothing was enqueued (all or none). */
+  | { status: 'unavailable'; message: string };
+
+export interface IngestDeps {
+  sink: PushEventSink;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/**
+ * Normalize, then enqueue: the part of intake that HTTP webhooks and the SQS consumer share. It
+ * never throws: every outcome is a result the caller maps to an answer.
+ */
+export class Ingest {
+  constructor(private readonly deps: IngestDeps) {}
+
+  async ingest(
+    source: PushSource,
+    normalize: Normalizer,
+    delivery: RawDelivery,
+  ): Promise<IngestResult> {
+    let normalized;
+    try {
+      normalized = normalize(delivery);
+    } catch (error) {
+      if (error instanceof MalformedEventError)
+        return { status: 'malformed', message: error.message };
+      // A normalizer must only throw MalformedEventError; anything else is our bug, reported as such.
+      this.deps.logger.error({ source, err: error }, 'normalizer failed');
+      return { status: 'malformed', message: 'body: could not be read' };
+    }
+    if (normalized.ignored.length > 0)
+      this.deps.metrics.eventsIgnored.inc({ source }, normalized.ignored.length);
+    if (normalized.events.length === 0) return { status: 'ignored', ignored: normalized.ignored };
+
+    let outcomes: EnqueueOutcome[];
+    try {
+      outcomes = await this.deps.sink.enqueue(normalized.events);
+    } catch (error) {
+      this.deps.logger.warn(
+        { source, err: { message: (error as Error).message } },
+        'enqueue failed',
+      );
+      return { status: 'unavailable', message: 'the event queue is unavailable' };
+    }
+    for (const outcome of outcomes) {
+      if (outcome.duplicate) this.deps.metrics.duplicatesDropped.inc({ source });
+      else this.deps.metrics.eventsEnqueued.inc({ source, kind: outcome.event.kind });
+    }
+    this.deps.logger.debug(
+      { source, jobs: outcomes.map((o) => ({ jobId: o.jobId, duplicate: o.duplicate })) },
+      'push events enqueued',
+    );
+    return { status: 'accepted', outcomes, ignored: normalized.ignored };
+  }
+}

@@ -1,0 +1,207 @@
+import { readFileSync } from 'node:fs';
+import {
+  CloudFormationClient,
+  CreateStackCommand,
+  DescribeStacksCommand,
+} from '@aws-sdk/client-cloudformation';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  GetQueueAttributesCommand,
+  PurgeQueueCommand,
+  SQSClient,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NORMALIZERS } from '../../src/events/sources/index.js';
+import { SqsIntake } from '../../src/receiver/sqs-intake.js';
+import { MOTO_AWS, MotoServer } from '../support/moto-server.js';
+import { receiverParts } from '../support/receiver-parts.js';
+import { TestRedisServer } from '../support/redis-server.js';
+import { waitFor } from '../support/wait-for.js';
+
+const template = readFileSync(new URL('../../infra/aws/ecr-events.yaml', import.meta.url), 'utf8');
+const DIGEST = 'sha256:1bc04b5291c26a46d918139138b992d2de976d6851d0893b0476b85bfbdfc6e6';
+
+let moto: MotoServer;
+let sqs: SQSClient;
+let events: EventBridgeClient;
+let queueUrl: string;
+let deadLetterQueueUrl: string;
+
+beforeAll(async () => {
+  moto = await MotoServer.start();
+  const client = { ...MOTO_AWS, endpoint: moto.endpoint };
+  sqs = new SQSClient(client);
+  events = new EventBridgeClient(client);
+  const cfn = new CloudFormationClient(client);
+  await cfn.send(
+    new CreateStackCommand({
+      StackName: 'cvm-ecr',
+      TemplateBody: template,
+      Parameters: [{ ParameterKey: 'MaxReceiveCount', ParameterValue: '2' }],
+      Capabilities: ['CAPABILITY_IAM'],
+    }),
+  );
+  const stack = await waitFor(async () => {
+    const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: 'cvm-ecr' }));
+    return Stacks?.[0]?.StackStatus === 'CREATE_COMPLETE' ? Stacks[0] : undefined;
+  }, 'the CloudFormation stack');
+  const output = (key: string) =>
+    stack.Outputs?.find((o) => o.OutputKey === key)?.OutputValue ?? '';
+  queueUrl = output('QueueUrl');
+  deadLetterQueueUrl = output('DeadLetterQueueUrl');
+}, 60_000);
+
+afterAll(async () => {
+  await moto?.stop();
+});
+
+async function messagesIn(url: string): Promise<number> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return (
+    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
+}
+
+function putEcrPush(tag: string) {
+  return events.send(
+    new PutEventsCommand({
+      Entries: [
+        {
+          Source: 'aws.ecr',
+          DetailType: 'ECR Image Action',
+          Detail: JSON.stringify({
+            result: 'SUCCESS',
+            'repository-name': 'team/api',
+            'image-digest': DIGEST,
+            'action-type': 'PUSH',
+            'image-tag': tag,
+          }),
+        },
+      ],
+    }),
+  );
+}
+
+function intakeFor(parts: Awaited<ReturnType<typeof receiverParts>>) {
+  return new SqsIntake({
+    queueUrl,
+    sqs,
+    endpointOverridden: true,
+    waitTimeSeconds: 1,
+    visibilityTimeoutSeconds: 2,
+    normalize: NORMALIZERS.ecr,
+    sinkReady: () => parts.queue.isReady(),
+    readinessPollMs: 100,
+    ingest: parts.ingest,
+    metrics: parts.metrics,
+    logger: parts.logger,
+  });
+}
+
+describe('ECR → EventBridge → SQS → push-events (CloudFormation stack deployed in moto)', () => {
+  it('an ECR push becomes exactly one job, and leaves SQS only after the job exists', async () => {
+    const parts = await receiverParts();
+    const intake = intakeFor(parts);
+    try {
+      await putEcrPush('prod');
+      expect(await messagesIn(queueUrl)).toBe(1);
+      await intake.start();
+      const [job] = await waitFor(async () => {
+        const jobs = await parts.jobs();
+        return jobs.length > 0 ? jobs : undefined;
+      }, 'a push-events job');
+      expect(job?.data).toMatchObject({
+        kind: 'push',
+        source: 'ecr',
+        registry: '123456789012.dkr.ecr.us-east-1.amazonaws.com',
+        repository: 'team/api',
+        tag: 'prod',
+        digest: DIGEST,
+      });
+      await waitFor(async () => (await messagesIn(queueUrl)) === 0, 'the message to be deleted');
+      expect(await parts.jobs()).toHaveLength(1);
+      expect(await parts.metric('cvm_sqs_messages_total', { outcome: 'accepted' })).toBe(1);
+    } finally {
+      await intake.stop();
+      await parts.close();
+    }
+  }, 60_000);
+
+  it('while Redis is down the message stays in SQS, unreceived, and is enqueued once Redis is back', async () => {
+    const redis = await TestRedisServer.start();
+    const parts = await receiverParts(redis.url);
+    const intake = intakeFor(parts);
+    try {
+      await redis.kill(); // a crash after the receiver connected
+      await putEcrPush('staging');
+      await intake.start();
+      await waitFor(
+        () =>
+          parts.logs.some(
+            (l) => l.msg === 'event queue unavailable; not receiving from sqs until it is back',
+          ),
+        'the intake to wait for Redis',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 3_000)); // longer than the visibility timeout
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages'],
+        }),
+      );
+      // Still visible: not received (so not counted towards the redrive policy) while Redis was down.
+      expect(Attributes?.ApproximateNumberOfMessages).toBe('1');
+
+      await redis.start();
+      const jobs = await waitFor(
+        async () => {
+          const found = await parts.jobs().catch(() => []);
+          return found.length > 0 ? found : undefined;
+        },
+        'the job after Redis came back',
+        { timeoutMs: 20_000 },
+      );
+      expect(jobs.map((j) => j.data.tag)).toEqual(['staging']);
+      await waitFor(async () => (await messagesIn(queueUrl)) === 0, 'the message to be deleted');
+    } finally {
+      await intake.stop();
+      await parts.close();
+      await redis.kill();
+    }
+  }, 60_000);
+
+  it('a message that is not an event moves to the dead-letter queue after MaxReceiveCount deliveries, logged once', async () => {
+    await sqs.send(new PurgeQueueCommand({ QueueUrl: deadLetterQueueUrl }));
+    const parts = await receiverParts();
+    const intake = intakeFor(parts);
+    try {
+      await sqs.send(
+        new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'this is not JSON' }),
+      );
+      await intake.start();
+      await waitFor(
+        async () => (await messagesIn(deadLetterQueueUrl)) === 1,
+        'the message in the dead-letter queue',
+        { timeoutMs: 20_000 },
+      );
+      expect(await messagesIn(queueUrl)).toBe(0);
+      expect(await parts.jobs()).toHaveLength(0);
+      expect(await parts.metric('cvm_sqs_messages_total', { outcome: 'malformed' })).toBe(1);
+      expect(
+        parts.logs.filter(
+          (l) => l.msg === 'sqs message is malformed; left for the dead-letter queue',
+        ),
+      ).toHaveLength(1);
+    } finally {
+      await intake.stop();
+      await parts.close();
+    }
+  });
+});

@@ -1,0 +1,374 @@
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import request from 'supertest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.js';
+import type { PushSource } from '../../src/events/push-event.js';
+import { webhookSources } from '../../src/receiver/sources.js';
+import { createWebhookApp } from '../../src/receiver/webhook-app.js';
+import { freePort } from '../support/redis-server.js';
+import { receiverParts } from '../support/receiver-parts.js';
+
+const S1 = 'first-secret-0123456789';
+const S2 = 'second-secret-0123456789';
+const config = loadConfig({
+  CVM_ECR_API_KEYS: `${S1},${S2}`,
+  CVM_DOCKERHUB_TOKENS: S1,
+  CVM_QUAY_TOKENS: S1,
+  CVM_GHCR_SECRETS: `${S1},${S2}`,
+  CVM_HARBOR_TOKENS: S1,
+  CVM_ACR_TOKENS: S1,
+  CVM_GAR_TOKENS: S1,
+  CVM_DISTRIBUTION_TOKENS: S1,
+  CVM_GENERIC_SECRETS: S1,
+  CVM_WEBHOOK_BODY_LIMIT_BYTES: '4096',
+});
+
+const fixture = (source: string, name: string) =>
+  readFileSync(new URL(`../events/fixtures/${source}/${name}.json`, import.meta.url), 'utf8');
+const sign = (body: string, secret: string) =>
+  `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+
+interface SourceCase {
+  source: PushSource;
+  path: (secret: string) => string;
+  headers: (body: string, secret: string) => Record<string, string>;
+  accepted: { fixture: string; image: string; extraHeaders?: Record<string, string> };
+  ignored: { fixture: string; reason: RegExp; extraHeaders?: Record<string, string> };
+  /** The same delivery twice makes one job (false where the source carries no id and no digest). */
+  collapsesDuplicates: boolean;
+  malformed: { body: string; field: string };
+  contentType?: string;
+}
+
+const json = { 'content-type': 'application/json' };
+const cases: SourceCase[] = [
+  {
+    source: 'ecr',
+    path: () => '/webhooks/ecr',
+    headers: (_b, secret) => ({ ...json, 'x-api-key': secret }),
+    accepted: {
+      fixture: 'multiarch-index-tagged',
+      image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api:1.4.2',
+    },
+    ignored: { fixture: 'delete-documented', reason: /delete/i },
+    collapsesDuplicates: true,
+    malformed: {
+      body: '{"version":"0","detail-type":"ECR Image Action","source":"aws.ecr","id":"x","region":"us-east-1","account":"123456789012","detail":{"action-type":"PUSH","result":"SUCCESS","image-tag":"a"}}',
+      field: 'detail.repository-name',
+    },
+  },
+  {
+    source: 'dockerhub',
+    path: (secret) => `/webhooks/dockerhub/${secret}`,
+    headers: () => json,
+    accepted: { fixture: 'org-repo', image: 'docker.io/acme/api:1.4.2' },
+    ignored: { fixture: 'org-repo', reason: /.*/ }, // replaced below: Docker Hub has nothing to ignore
+    collapsesDuplicates: true,
+    malformed: { body: '{"push_data":{"tag":"1"},"repository":{}}', field: 'repository.repo_name' },
+  },
+  {
+    source: 'quay',
+    path: (secret) => `/webhooks/quay/${secret}`,
+    headers: () => json,
+    accepted: { fixture: 'documented', image: 'quay.io/dgangaia/test:latest' },
+    ignored: { fixture: 'empty-tags', reason: /tag/i },
+    collapsesDuplicates: false,
+    malformed: { body: '{"updated_tags":["a"]}', field: 'docker_url' },
+  },
+  {
+    source: 'ghcr',
+    path: () => '/webhooks/ghcr',
+    headers: (body, secret) => ({
+      ...json,
+      'x-hub-signature-256': sign(body, secret),
+      'x-github-delivery': 'd-1',
+    }),
+    accepted: {
+      fixture: 'package-published',
+      image: 'ghcr.io/acme/api:1.4.2',
+      extraHeaders: { 'x-github-event': 'package' },
+    },
+    ignored: { fixture: 'ping', reason: /ping/i, extraHeaders: { 'x-github-event': 'ping' } },
+    collapsesDuplicates: true,
+    malformed: { body: '{"action":"published"}', field: 'package' },
+  },
+  {
+    source: 'harbor',
+    path: () => '/webhooks/harbor',
+    headers: (_b, secret) => ({ ...json, authorization: `Bearer ${secret}` }),
+    accepted: { fixture: 'cloudevents-two-tags', image: '' },
+    ignored: { fixture: 'default-pull', reason: /PULL_ARTIFACT|pull/i },
+    collapsesDuplicates: true,
+    malformed: {
+      body: '{"type":"PUSH_ARTIFACT","occur_at":1,"event_data":{}}',
+      field: 'event_data',
+    },
+  },
+  {
+    source: 'acr',
+    path: () => '/webhooks/acr',
+    headers: (_b, secret) => ({ ...json, authorization: `Bearer ${secret}` }),
+    accepted: { fixture: 'push-documented', image: 'myregistry.azurecr.io/hello-world:v1' },
+    ignored: { fixture: 'ping', reason: /ping/i },
+    collapsesDuplicates: true,
+    malformed: {
+      body: '{"id":"1","action":"push","target":{"tag":"v1"},"request":{"host":"r.azurecr.io"}}',
+      field: 'target.',
+    },
+  },
+  {
+    source: 'gar',
+    path: (secret) => `/webhooks/gar/${secret}`,
+    headers: () => json,
+    accepted: {
+      fixture: 'insert-documented',
+      image: 'us-east1-docker.pkg.dev/my-project/my-repo/hello-world:1.1',
+    },
+    ignored: { fixture: 'delete-tag', reason: /delete/i },
+    collapsesDuplicates: true,
+    malformed: {
+      body: '{"message":{"data":"!!!not base64!!!","messageId":"1"}}',
+      field: 'message.data',
+    },
+  },
+  {
+    source: 'distribution',
+    path: () => '/webhooks/distribution',
+    headers: (_b, secret) => ({
+      'content-type': 'application/vnd.docker.distribution.events.v2+json',
+      authorization: `Bearer ${secret}`,
+    }),
+    accepted: { fixture: 'image-push-with-blobs', image: 'registry.example.com/team/api:1.4.2' },
+    ignored: { fixture: 'pull', reason: /pull/i },
+    collapsesDuplicates: true,
+    malformed: { body: '{"events":[{"id":"1","action":"push"}]}', field: 'events[0]' },
+  },
+  {
+    source: 'generic',
+    path: () => '/webhooks/generic',
+    headers: (body, secret) => ({ ...json, 'x-cvm-signature-256': sign(body, secret) }),
+    accepted: { fixture: 'tag-and-digest', image: '' },
+    ignored: { fixture: 'tag-and-digest', reason: /.*/ },
+    collapsesDuplicates: true,
+    malformed: { body: '{"image":"Not A Ref"}', field: 'image' },
+  },
+];
+
+let parts: Awaited<ReturnType<typeof receiverParts>>;
+let app: ReturnType<typeof createWebhookApp>;
+
+beforeAll(async () => {
+  parts = await receiverParts();
+  app = createWebhookApp({
+    sources: webhookSources(config),
+    ingest: parts.ingest,
+    metrics: parts.metrics,
+    bodyLimitBytes: config.webhookBodyLimitBytes,
+  });
+});
+afterEach(async () => {
+  await parts.queue.queue.obliterate({ force: true });
+});
+afterAll(async () => {
+  await parts.close();
+});
+
+const post = (c: SourceCase, body: string, secret = S1, extra: Record<string, string> = {}) =>
+  request(app)
+    .post(c.path(secret))
+    .set({ ...c.headers(body, secret), ...extra })
+    .send(body);
+
+describe.each(cases)('POST /webhooks/$source', (c) => {
+  const accepted = () => fixture(c.source, c.accepted.fixture);
+
+  it('accepts a push: 202 with the ids of the enqueued jobs, which hold the event', async () => {
+    const body = accepted();
+    const response = await post(c, body, S1, c.accepted.extraHeaders);
+    expect(response.status).toBe(202);
+    expect(response.body.enqueued.length).toBeGreaterThan(0);
+    const jobs = await parts.jobs();
+    expect(jobs.map((j) => j.id).sort()).toEqual(
+      response.body.enqueued.map((e: { id: string }) => e.id).sort(),
+    );
+    for (const job of jobs) expect(job.data.source).toBe(c.source);
+    if (c.accepted.image)
+      expect(response.body.enqueued.map((e: { image: string }) => e.image)).toContain(
+        c.accepted.image,
+      );
+  });
+
+  it(
+    c.collapsesDuplicates
+      ? 'the same delivery twice makes one job'
+      : 'without an id or digest, a repeated delivery is enqueued again (workers re-resolve)',
+    async () => {
+      const body = accepted();
+      const first = await post(c, body, S1, c.accepted.extraHeaders);
+      const second = await post(c, body, S1, c.accepted.extraHeaders);
+      expect(second.status).toBe(202);
+      const jobs = await parts.jobs();
+      if (c.collapsesDuplicates) {
+        expect(second.body.enqueued).toEqual([]);
+        expect(second.body.duplicates.map((d: { id: string }) => d.id).sort()).toEqual(
+          first.body.enqueued.map((e: { id: string }) => e.id).sort(),
+        );
+        expect(jobs).toHaveLength(first.body.enqueued.length);
+      } else {
+        expect(jobs).toHaveLength(2 * first.body.enqueued.length);
+      }
+    },
+  );
+
+  it('a rotated second secret works as well as the first', async () => {
+    if (!['ecr', 'ghcr'].includes(c.source)) return expect(config.ecrApiKeys).toHaveLength(2);
+    const response = await post(c, accepted(), S2, c.accepted.extraHeaders);
+    expect(response.status).toBe(202);
+  });
+
+  it('answers 401 without detail for a wrong or missing secret, and enqueues nothing', async () => {
+    const body = accepted();
+    const wrong = await post(c, body, 'wrong-secret-0123456789', c.accepted.extraHeaders);
+    expect(wrong.status).toBe(c.path('x').endsWith('/x') ? 401 : 401);
+    expect(wrong.body).toEqual({ error: 'unauthorized' });
+    expect(await parts.jobs()).toHaveLength(0);
+  });
+
+  it('answers 400 naming the field for a malformed event, and enqueues nothing', async () => {
+    const response = await post(c, c.malformed.body, S1, c.accepted.extraHeaders);
+    expect(response.status).toBe(400);
+    expect(response.body.error).toContain(c.malformed.field);
+    expect(await parts.jobs()).toHaveLength(0);
+  });
+
+  it('answers 400 for a body that is not JSON', async () => {
+    const response = await post(c, '{"truncated": ', S1, c.accepted.extraHeaders);
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatch(/^body: invalid JSON/);
+  });
+});
+
+describe.each(cases.filter((c) => !['dockerhub', 'generic'].includes(c.source)))(
+  'POST /webhooks/$source, not deployable',
+  (c) => {
+    it('is acknowledged with 202 and a reason, and enqueues nothing', async () => {
+      const response = await post(
+        c,
+        fixture(c.source, c.ignored.fixture),
+        S1,
+        c.ignored.extraHeaders,
+      );
+      expect(response.status).toBe(202);
+      expect(response.body.enqueued).toEqual([]);
+      expect(response.body.ignored.join(' ')).toMatch(c.ignored.reason);
+      expect(await parts.jobs()).toHaveLength(0);
+    });
+  },
+);
+
+describe('webhook receiver', () => {
+  const generic = cases.find((c) => c.source === 'generic')!;
+  const distribution = cases.find((c) => c.source === 'distribution')!;
+
+  it('the same image from two sources while the first job waits makes one job', async () => {
+    const digest = 'sha256:1bc04b5291c26a46d918139138b992d2de976d6851d0893b0476b85bfbdfc6e6';
+    const first = await post(distribution, fixture('distribution', 'manifest-push-documented'));
+    expect(first.body.enqueued).toHaveLength(1);
+    const body = JSON.stringify({
+      image: 'registry.example.com/team/api:1.4.2',
+      digest,
+      id: 'ci-run-7',
+    });
+    const second = await post(generic, body);
+    expect(second.status).toBe(202);
+    expect(second.body.enqueued).toEqual([]);
+    expect(second.body.duplicates).toHaveLength(1);
+    expect(await parts.jobs()).toHaveLength(1);
+  });
+
+  it('answers 404 for an unknown source and for a source without secrets', async () => {
+    const disabled = createWebhookApp({
+      sources: webhookSources(loadConfig({})),
+      ingest: parts.ingest,
+      metrics: parts.metrics,
+      bodyLimitBytes: 4096,
+    });
+    expect((await request(app).post('/webhooks/nexus').set(json).send('{}')).status).toBe(404);
+    expect((await request(disabled).post('/webhooks/ecr').set(json).send('{}')).status).toBe(404);
+    expect((await request(app).post(`/webhooks/ecr/${S1}`).set(json).send('{}')).status).toBe(404);
+    expect((await request(app).get('/webhooks/ecr')).status).toBe(404);
+  });
+
+  it('answers 413 for a body over the limit', async () => {
+    const body = JSON.stringify({ image: 'a/b:c', padding: 'x'.repeat(5000) });
+    const response = await post(generic, body);
+    expect(response.status).toBe(413);
+    expect(response.body.error).toBe('body larger than 4096 bytes');
+  });
+
+  it('answers 415 for a content type the source does not send', async () => {
+    const body = fixture('generic', 'tag-and-digest');
+    const response = await post(generic, body, S1, { 'content-type': 'text/plain' });
+    expect(response.status).toBe(415);
+    expect(response.body.error).toContain('application/json');
+  });
+
+  it('takes GitHub deliveries in form encoding (payload=)', async () => {
+    const ghcr = cases.find((c) => c.source === 'ghcr')!;
+    const body = new URLSearchParams({ payload: fixture('ghcr', 'package-published') }).toString();
+    const response = await request(app)
+      .post('/webhooks/ghcr')
+      .set({
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-hub-signature-256': sign(body, S1),
+        'x-github-event': 'package',
+        'x-github-delivery': 'form-1',
+      })
+      .send(body);
+    expect(ghcr.source).toBe('ghcr');
+    expect(response.status).toBe(202);
+    expect(response.body.enqueued[0].image).toBe('ghcr.io/acme/api:1.4.2');
+  });
+
+  it('counts requests by source and outcome', async () => {
+    await post(generic, fixture('generic', 'tag-and-digest'));
+    await post(generic, fixture('generic', 'tag-and-digest'), 'wrong-secret-0123456789');
+    expect(
+      await parts.metric('cvm_webhook_requests_total', {
+        source: 'generic',
+        outcome: 'unauthorized',
+      }),
+    ).toBeGreaterThan(0);
+    expect(
+      await parts.metric('cvm_push_events_enqueued_total', { source: 'generic', kind: 'push' }),
+    ).toBeGreaterThan(0);
+  });
+});
+
+describe('webhook receiver with Redis unreachable', () => {
+  it('answers 503 with Retry-After and writes nothing', async () => {
+    const down = await receiverParts(`redis://127.0.0.1:${await freePort()}`, {
+      waitForRedis: false,
+    });
+    try {
+      const unavailable = createWebhookApp({
+        sources: webhookSources(config),
+        ingest: down.ingest,
+        metrics: down.metrics,
+        bodyLimitBytes: 4096,
+      });
+      const distribution = cases.find((c) => c.source === 'distribution')!;
+      const body = fixture('distribution', 'image-push-with-blobs');
+      const response = await request(unavailable)
+        .post(distribution.path(S1))
+        .set(distribution.headers(body, S1))
+        .send(body);
+      expect(response.status).toBe(503);
+      expect(response.headers['retry-after']).toBe('5');
+      expect(response.body.error).toMatch(/unavailable/);
+    } finally {
+      await down.close();
+    }
+  });
+});

@@ -1,0 +1,80 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { freePort } from './redis-server.js';
+
+export interface RegistryNotifications {
+  /** Receiver URL the registry posts its notification envelopes to. */
+  url: string;
+  headers?: Record<string, string[]>;
+}
+
+/**
+ * Debian's `docker-registry` (CNCF Distribution 2.8) on 127.0.0.1 and a free port, storing in a temp
+ * directory, optionally with a notifications endpoint. Stopped by its PID.
+ */
+export class DockerRegistry {
+  #process: ChildProcess | undefined;
+  #stderr = '';
+  private constructor(readonly port: number) {}
+
+  /** `127.0.0.1:<port>`, the registry host in image references and events. */
+  get host(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  static async start(notifications?: RegistryNotifications): Promise<DockerRegistry> {
+    const registry = new DockerRegistry(await freePort());
+    const dir = mkdtempSync(join(tmpdir(), 'cvm-registry-'));
+    const config = {
+      version: 0.1,
+      log: { level: 'warn', accesslog: { disabled: true } },
+      storage: { filesystem: { rootdirectory: join(dir, 'data') }, delete: { enabled: true } },
+      http: { addr: registry.host, secret: 'test-secret' },
+      ...(notifications
+        ? {
+            notifications: {
+              endpoints: [
+                {
+                  name: 'cvm',
+                  url: notifications.url,
+                  headers: notifications.headers ?? {},
+                  timeout: '2s',
+                  threshold: 5,
+                  backoff: '500ms',
+                },
+              ],
+            },
+          }
+        : {}),
+    };
+    const configPath = join(dir, 'config.yml');
+    writeFileSync(configPath, stringify(config));
+    registry.#process = spawn('docker-registry', ['serve', configPath], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    registry.#process.stderr?.on('data', (chunk: Buffer) => (registry.#stderr += chunk.toString()));
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      try {
+        if ((await fetch(`http://${registry.host}/v2/`)).ok) return registry;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await registry.stop();
+    throw new Error(`docker-registry did not start: ${registry.#stderr.slice(-500)}`);
+  }
+
+  async stop(): Promise<void> {
+    const proc = this.#process;
+    if (!proc || proc.exitCode !== null) return;
+    const exited = once(proc, 'exit');
+    proc.kill('SIGTERM');
+    await exited;
+  }
+}
