@@ -10,7 +10,23 @@ describe('loadConfig', () => {
       queuePrefix: 'cvm',
       webhookPort: 8080,
       opsPort: 8081,
+      listenHost: '0.0.0.0',
       opsToken: undefined,
+      webhookBodyLimitBytes: 1048576,
+      ecrApiKeys: [],
+      ecrApiKeyHeader: 'x-api-key',
+      dockerhubTokens: [],
+      quayTokens: [],
+      ghcrSecrets: [],
+      harborTokens: [],
+      acrTokens: [],
+      garTokens: [],
+      distributionTokens: [],
+      genericSecrets: [],
+      sqsQueueUrl: undefined,
+      sqsEndpoint: undefined,
+      sqsWaitSeconds: 20,
+      sqsVisibilityTimeoutSeconds: 60,
       kubeconfig: undefined,
       logLevel: 'info',
       shutdownTimeoutMs: 25000,
@@ -74,6 +90,15 @@ describe('loadConfig', () => {
       /CVM_OPS_TOKEN: must be at least 16 characters/,
     );
     expect(() => loadConfig({ CVM_OPS_TOKEN: 'hunter2' })).not.toThrow(/hunter2/);
+  });
+
+  it('reads comma-separated secrets for rotation and rejects short ones without echoing them', () => {
+    expect(
+      loadConfig({ CVM_GHCR_SECRETS: ' aaaaaaaaaaaaaaaa , bbbbbbbbbbbbbbbb ' }).ghcrSecrets,
+    ).toEqual(['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb']);
+    expect(() => loadConfig({ CVM_GHCR_SECRETS: 'aaaaaaaaaaaaaaaa,tiny' })).toThrow(
+      /^invalid configuration: CVM_GHCR_SECRETS: every secret must be at least 16 characters$/,
+    );
   });
 });
 
