@@ -33,9 +33,9 @@ export interface KubeObject {
   apiVersion: string;
   kind: string;
   metadata: ObjectMeta;
-   
+
   spec?: any;
-   
+
   status?: any;
   [key: string]: unknown;
 }
