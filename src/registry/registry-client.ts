@@ -1,0 +1,117 @@
+/**
+ * What cvm asks of a container registry (DESIGN §4 steps 2–3, §5). Implementations: OCI
+ * Distribution v2 (`oci-registry-client.ts`) and ECR (`ecr-registry-client.ts`); the
+ * `RegistryClients` table picks one by host. Only `src/registry` talks to registries.
+ */
+
+/** A repository in a registry, normalized as in `src/events/image-ref.ts` (`docker.io`, `library/nginx`). */
+export interface RepositoryRef {
+  registry: string;
+  repository: string;
+}
+
+export interface ResolvedTag {
+  /** `sha256:…` of the manifest (or index) the tag points to now. */
+  digest: string;
+  mediaType: string;
+}
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+export interface ImageDetails {
+  digest: string;
+  mediaType: string;
+  /** An index's platforms, or the one platform of a single manifest (from its config). */
+  platforms: Platform[];
+  /** Labels of the image config (for an index: of its linux/amd64 entry, else its first). */
+  labels: Record<string, string>;
+  /** `created` of the image config (RFC 3339), when present. */
+  created?: string;
+  /** When the registry received the image (ECR `imagePushedAt`), when it says. */
+  pushedAt?: string;
+  /** Tags that point at this digest, when the registry says so in one call (ECR). */
+  tags?: string[];
+}
+
+export const SEVERITY_ORDER = ['NONE', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
+export type Severity = (typeof SEVERITY_ORDER)[number];
+
+export type ScanReport =
+  /** Finished; counts per severity (missing = 0). INFORMATIONAL and UNDEFINED are not counted. */
+  | { status: 'complete'; severityCounts: Partial<Record<Exclude<Severity, 'NONE'>, number>> }
+  /** Not finished yet (or not started): ask again later. */
+  | { status: 'pending' }
+  | { status: 'failed'; reason: string }
+  /** This registry has no scanner cvm can read. */
+  | { status: 'unsupported' };
+
+export type SignatureCheck = { verified: true } | { verified: false; reason: string };
+
+export interface RegistryClient {
+  /**
+   * The digest a tag points to now (HEAD of the manifest with the full Accept list); `null` when
+   * the tag does not exist. Costs one request (free of Docker Hub's pull limit).
+   */
+  resolveTag(repo: RepositoryRef, tag: string): Promise<ResolvedTag | null>;
+  /** Manifest and config of a digest. @throws ImageNotFoundError */
+  describe(repo: RepositoryRef, digest: string): Promise<ImageDetails>;
+  /**
+   * Tags of the repository that point at `digest`, among those `filter` accepts (tested before
+   * any per-tag request). Bounded: at most `limit` candidate tags are resolved (default 50).
+   */
+  tagsOf(repo: RepositoryRef, digest: string, filter: (tag: string) => boolean, limit?: number): Promise<string[]>;
+  /** Vulnerability scan of a digest. */
+  scanFindings(repo: RepositoryRef, digest: string): Promise<ScanReport>;
+  /** Cosign key-based signature (`sha256-<hex>.sig`) of `digest`, checked with an ECDSA/RSA PEM public key. */
+  verifySignature(repo: RepositoryRef, digest: string, publicKeyPem: string): Promise<SignatureCheck>;
+}
+
+/** Credentials for one registry host, from a `kubernetes.io/dockerconfigjson` Secret. */
+export interface RegistryCredentials {
+  username: string;
+  password: string;
+}
+
+/** The base of every registry failure; says whether retrying can help. */
+export class RegistryError extends Error {
+  constructor(
+    message: string,
+    /** Retrying later may succeed (network, 5xx, 429). */
+    readonly transient: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'RegistryError';
+  }
+}
+
+/** The registry asked us to slow down (429); retry after `retryAfterMs`. */
+export class RateLimitedError extends RegistryError {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message, true);
+    this.name = 'RateLimitedError';
+  }
+}
+
+/** The manifest or digest does not exist (404 on a digest). */
+export class ImageNotFoundError extends RegistryError {
+  constructor(message: string) {
+    super(message, false);
+    this.name = 'ImageNotFoundError';
+  }
+}
+
+/** Credentials missing or refused (401/403). Permanent until someone fixes the Secret. */
+export class RegistryAuthError extends RegistryError {
+  constructor(message: string) {
+    super(message, false);
+    this.name = 'RegistryAuthError';
+  }
+}
