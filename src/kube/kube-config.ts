@@ -1,0 +1,48 @@
+import { KubeConfig } from '@kubernetes/client-node';
+
+/**
+ * Loads the Kubernetes client configuration, in this order:
+ *
+ * 1. `kubeconfigPath` (config key `CVM_KUBECONFIG`) when given;
+ * 2. the in-cluster service account when `KUBERNETES_SERVICE_HOST` is set (token re-read by
+ *    client-node at most every 60 s, so projected-token rotation works);
+ * 3. client-node's `loadFromDefault()` (`$KUBECONFIG`, `~/.kube/config`, then `http://localhost:8080`).
+ *
+ * client-node 1.4 refuses every request to an `http://` server unless the cluster has
+ * `skipTLSVerify` (libraries.md §1.1), although there is no TLS to verify. Such clusters get
+ * `skipTLSVerify: true` here, so a plain-HTTP API server (the emulator, `kubectl proxy`) works.
+ * `https://` clusters are left exactly as configured.
+ *
+ * Throws when the file cannot be read or parsed; it does not contact the API server.
+ */
+export function loadKubeConfig(
+  kubeconfigPath?: string,
+  env: NodeJS.ProcessEnv = process.env,
+): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  if (kubeconfigPath !== undefined && kubeconfigPath !== '') {
+    kubeConfig.loadFromFile(kubeconfigPath);
+  } else if (env.KUBERNETES_SERVICE_HOST) {
+    kubeConfig.loadFromCluster();
+  } else {
+    kubeConfig.loadFromDefault();
+  }
+  return allowPlainHttp(kubeConfig);
+}
+
+/** Sets `skipTLSVerify` on every `http://` cluster (see {@link loadKubeConfig}); returns the same instance. */
+export function allowPlainHttp(kubeConfig: KubeConfig): KubeConfig {
+  const needsFix = kubeConfig.clusters.some(
+    (c) => c.server.startsWith('http://') && !c.skipTLSVerify,
+  );
+  if (!needsFix) return kubeConfig;
+  kubeConfig.loadFromOptions({
+    clusters: kubeConfig.clusters.map((c) =>
+      c.server.startsWith('http://') ? { ...c, skipTLSVerify: true } : c,
+    ),
+    users: kubeConfig.users,
+    contexts: kubeConfig.contexts,
+    currentContext: kubeConfig.currentContext,
+  });
+  return kubeConfig;
+}

@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadKubeConfig } from '../../src/kube/kube-config.js';
+import { startKubeEmulator, type KubeEmulator } from '../kube-emulator/index.js';
+
+let emulator: KubeEmulator;
+let dir: string;
+let plainHttpPath: string;
+
+beforeAll(async () => {
+  emulator = await startKubeEmulator({ port: 0 });
+  dir = mkdtempSync(join(tmpdir(), 'cvm-kube-config-'));
+  plainHttpPath = join(dir, 'kubeconfig');
+  // No insecure-skip-tls-verify: client-node 1.4 alone refuses every request to this server.
+  writeFileSync(
+    plainHttpPath,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      `clusters: [{ name: c, cluster: { server: '${emulator.url}' } }]`,
+      'users: [{ name: u, user: { token: t } }]',
+      'contexts: [{ name: ctx, context: { cluster: c, user: u, namespace: shop } }]',
+      'current-context: ctx',
+    ].join('\n'),
+  );
+});
+afterAll(async () => {
+  await emulator?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('loadKubeConfig', () => {
+  it('loads the given file and accepts its plain-HTTP server', async () => {
+    const kc = loadKubeConfig(plainHttpPath, {});
+    expect(kc.getCurrentCluster()).toMatchObject({ server: emulator.url, skipTLSVerify: true });
+    expect(kc.getContextObject(kc.getCurrentContext())?.namespace).toBe('shop');
+    const namespaces = await kc.makeApiClient(CoreV1Api).listNamespace();
+    expect(namespaces.items.map((n) => n.metadata?.name)).toContain('default');
+  });
+
+  it('uses the in-cluster service account when KUBERNETES_SERVICE_HOST is set', () => {
+    const saved = { ...process.env };
+    try {
+      process.env.KUBERNETES_SERVICE_HOST = '10.96.0.1';
+      process.env.KUBERNETES_SERVICE_PORT = '443';
+      const kc = loadKubeConfig(undefined);
+      expect(kc.getCurrentCluster()).toMatchObject({
+        name: 'inCluster',
+        server: 'https://10.96.0.1:443',
+        skipTLSVerify: false,
+      });
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  it('falls back to the default chain ($KUBECONFIG) without a path or a service host', () => {
+    const saved = { ...process.env };
+    try {
+      delete process.env.KUBERNETES_SERVICE_HOST;
+      process.env.KUBECONFIG = plainHttpPath;
+      const kc = loadKubeConfig('');
+      expect(kc.getCurrentCluster()).toMatchObject({ server: emulator.url, skipTLSVerify: true });
+    } finally {
+      process.env = saved;
+    }
+  });
+});
