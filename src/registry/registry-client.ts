@@ -63,11 +63,20 @@ export interface RegistryClient {
    * Tags of the repository that point at `digest`, among those `filter` accepts (tested before
    * any per-tag request). Bounded: at most `limit` candidate tags are resolved (default 50).
    */
-  tagsOf(repo: RepositoryRef, digest: string, filter: (tag: string) => boolean, limit?: number): Promise<string[]>;
+  tagsOf(
+    repo: RepositoryRef,
+    digest: string,
+    filter: (tag: string) => boolean,
+    limit?: number,
+  ): Promise<string[]>;
   /** Vulnerability scan of a digest. */
   scanFindings(repo: RepositoryRef, digest: string): Promise<ScanReport>;
   /** Cosign key-based signature (`sha256-<hex>.sig`) of `digest`, checked with an ECDSA/RSA PEM public key. */
-  verifySignature(repo: RepositoryRef, digest: string, publicKeyPem: string): Promise<SignatureCheck>;
+  verifySignature(
+    repo: RepositoryRef,
+    digest: string,
+    publicKeyPem: string,
+  ): Promise<SignatureCheck>;
 }
 
 /** Credentials for one registry host, from a `kubernetes.io/dockerconfigjson` Secret. */

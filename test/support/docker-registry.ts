@@ -3,8 +3,14 @@ import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
 import { stringify } from 'yaml';
 import { freePort } from './redis-server.js';
+
+export interface DockerRegistryOptions {
+  /** Require Basic auth (`auth: htpasswd`) for this one user; the bcrypt hash is written here. */
+  htpasswd?: { username: string; password: string };
+}
 
 export interface RegistryNotifications {
   /** Receiver URL the registry posts its notification envelopes to. */
@@ -26,7 +32,10 @@ export class DockerRegistry {
     return `127.0.0.1:${this.port}`;
   }
 
-  static async start(notifications?: RegistryNotifications): Promise<DockerRegistry> {
+  static async start(
+    notifications?: RegistryNotifications,
+    options: DockerRegistryOptions = {},
+  ): Promise<DockerRegistry> {
     const registry = new DockerRegistry(await freePort());
     const dir = mkdtempSync(join(tmpdir(), 'cvm-registry-'));
     const config = {
@@ -34,6 +43,9 @@ export class DockerRegistry {
       log: { level: 'warn', accesslog: { disabled: true } },
       storage: { filesystem: { rootdirectory: join(dir, 'data') }, delete: { enabled: true } },
       http: { addr: registry.host, secret: 'test-secret' },
+      ...(options.htpasswd
+        ? { auth: { htpasswd: { realm: 'cvm-test', path: htpasswdFile(dir, options.htpasswd) } } }
+        : {}),
       ...(notifications
         ? {
             notifications: {
@@ -60,7 +72,9 @@ export class DockerRegistry {
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
       try {
-        if ((await fetch(`http://${registry.host}/v2/`)).ok) return registry;
+        const { status } = await fetch(`http://${registry.host}/v2/`);
+        // With htpasswd the unauthenticated probe is answered with a challenge: that is "up" too.
+        if (status === 200 || (options.htpasswd && status === 401)) return registry;
       } catch {
         // not listening yet
       }
@@ -77,4 +91,11 @@ export class DockerRegistry {
     proc.kill('SIGTERM');
     await exited;
   }
+}
+
+function htpasswdFile(dir: string, user: { username: string; password: string }): string {
+  const path = join(dir, 'htpasswd');
+  // docker-registry accepts bcrypt only; bcryptjs writes `$2b$`, which Go's bcrypt reads.
+  writeFileSync(path, `${user.username}:${bcrypt.hashSync(user.password, 8)}\n`);
+  return path;
 }

@@ -31,14 +31,69 @@ const sha256 = (data: Buffer | string) =>
  */
 export function writeOciImage(tag: string, options: OciImageOptions = {}): OciImage {
   const dir = mkdtempSync(join(tmpdir(), 'cvm-oci-'));
+  const { manifest, config } = writeImageBlobs(dir, tag, options);
+  writeLayout(dir, tag, { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest });
+  return {
+    reference: `oci:${dir}:${tag}`,
+    manifestDigest: manifest.digest,
+    configDigest: config.digest,
+  };
+}
+
+export interface OciIndex {
+  /** `oci:<dir>:<tag>`; push it with `skopeoPush(index, dest, { all: true })`. */
+  reference: string;
+  indexDigest: string;
+  /** One per entry of `platforms`, in order. */
+  manifestDigests: string[];
+}
+
+/**
+ * Writes a multi-platform OCI image index (one single-layer image per entry, each with its own
+ * architecture, labels and creation time) to a fresh OCI layout, tagged `tag`.
+ */
+export function writeOciIndex(
+  tag: string,
+  platforms: (OciImageOptions & { architecture: string; variant?: string })[],
+): OciIndex {
+  const dir = mkdtempSync(join(tmpdir(), 'cvm-oci-'));
+  const entries = platforms.map((options, i) => {
+    const { manifest } = writeImageBlobs(dir, `${tag}-${i}`, options);
+    return {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      ...manifest,
+      platform: {
+        os: 'linux',
+        architecture: options.architecture,
+        ...(options.variant ? { variant: options.variant } : {}),
+      },
+    };
+  });
+  const index = putBlob(
+    join(dir, 'blobs', 'sha256'),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: entries,
+    }),
+  );
+  writeLayout(dir, tag, { mediaType: 'application/vnd.oci.image.index.v1+json', ...index });
+  return {
+    reference: `oci:${dir}:${tag}`,
+    indexDigest: index.digest,
+    manifestDigests: entries.map((e) => e.digest),
+  };
+}
+
+function putBlob(blobs: string, data: Buffer | string) {
+  const digest = sha256(data);
+  writeFileSync(join(blobs, digest.slice('sha256:'.length)), data);
+  return { digest, size: Buffer.byteLength(data) };
+}
+
+function writeImageBlobs(dir: string, tag: string, options: OciImageOptions) {
   const blobs = join(dir, 'blobs', 'sha256');
   mkdirSync(blobs, { recursive: true });
-  const putBlob = (data: Buffer | string) => {
-    const digest = sha256(data);
-    writeFileSync(join(blobs, digest.slice('sha256:'.length)), data);
-    return { digest, size: Buffer.byteLength(data) };
-  };
-
   const rootfs = mkdtempSync(join(tmpdir(), 'cvm-rootfs-'));
   for (const [path, content] of Object.entries(options.files ?? { 'app/version.txt': tag })) {
     mkdirSync(join(rootfs, path, '..'), { recursive: true });
@@ -56,8 +111,9 @@ export function writeOciImage(tag: string, options: OciImageOptions = {}): OciIm
     '-',
     '.',
   ]);
-  const layer = putBlob(gzipSync(tar));
+  const layer = putBlob(blobs, gzipSync(tar));
   const config = putBlob(
+    blobs,
     JSON.stringify({
       architecture: options.architecture ?? 'amd64',
       os: 'linux',
@@ -67,6 +123,7 @@ export function writeOciImage(tag: string, options: OciImageOptions = {}): OciIm
     }),
   );
   const manifest = putBlob(
+    blobs,
     JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
@@ -74,29 +131,37 @@ export function writeOciImage(tag: string, options: OciImageOptions = {}): OciIm
       layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }],
     }),
   );
+  return { manifest, config };
+}
+
+function writeLayout(
+  dir: string,
+  tag: string,
+  descriptor: { mediaType: string; digest: string; size: number },
+): void {
   writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   writeFileSync(
     join(dir, 'index.json'),
     JSON.stringify({
       schemaVersion: 2,
-      manifests: [
-        {
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          ...manifest,
-          annotations: { 'org.opencontainers.image.ref.name': tag },
-        },
-      ],
+      manifests: [{ ...descriptor, annotations: { 'org.opencontainers.image.ref.name': tag } }],
     }),
   );
-  return {
-    reference: `oci:${dir}:${tag}`,
-    manifestDigest: manifest.digest,
-    configDigest: config.digest,
-  };
 }
 
-/** `skopeo copy` of an OCI layout image to a plain-HTTP registry. */
-export function skopeoPush(image: OciImage, destination: string): void {
+export interface SkopeoPushOptions {
+  /** `user:password` for a registry that requires auth. */
+  destCreds?: string;
+  /** Copy an index with all its images (`--all`). */
+  all?: boolean;
+}
+
+/** `skopeo copy` of an OCI layout image (or index) to a plain-HTTP registry. */
+export function skopeoPush(
+  image: { reference: string },
+  destination: string,
+  options: SkopeoPushOptions = {},
+): void {
   execFileSync(
     'skopeo',
     [
@@ -104,6 +169,8 @@ export function skopeoPush(image: OciImage, destination: string): void {
       'copy',
       '--quiet',
       '--dest-tls-verify=false',
+      ...(options.destCreds ? ['--dest-creds', options.destCreds] : []),
+      ...(options.all ? ['--all'] : []),
       image.reference,
       `docker://${destination}`,
     ],
