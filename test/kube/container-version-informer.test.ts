@@ -1,0 +1,227 @@
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CV_GROUP, CV_PLURAL, CV_VERSION } from '../../src/api/container-version.js';
+import {
+  ContainerVersionInformer,
+  type ContainerVersionChange,
+} from '../../src/kube/container-version-informer.js';
+import { waitFor } from '../support/wait-for.js';
+import { startKubeTestEnv, type KubeTestEnv } from './kube-test-env.js';
+
+let env: KubeTestEnv;
+const informers: ContainerVersionInformer[] = [];
+const logger = pino({ level: 'silent' });
+const CV_PATH = `/apis/${CV_GROUP}/${CV_VERSION}/${CV_PLURAL}`;
+
+beforeAll(async () => {
+  env = await startKubeTestEnv();
+});
+afterEach(async () => {
+  env.emulator.faults.clear();
+  await Promise.all(informers.splice(0).map((i) => i.stop()));
+});
+afterAll(async () => {
+  await env?.stop();
+});
+
+function informer(
+  options: Partial<ConstructorParameters<typeof ContainerVersionInformer>[0]> = {},
+) {
+  const created = new ContainerVersionInformer({
+    kubeConfig: env.kubeConfig,
+    logger,
+    initialBackoffMs: 50,
+    ...options,
+  });
+  informers.push(created);
+  return created;
+}
+
+const names = (list: { namespace: string; name: string }[]) =>
+  list.map((f) => `${f.namespace}/${f.name}`).sort();
+
+function cvPatch(namespace: string, name: string, spec: Record<string, unknown>) {
+  return env.custom.patchNamespacedCustomObject({
+    group: CV_GROUP,
+    version: CV_VERSION,
+    plural: CV_PLURAL,
+    namespace,
+    name,
+    body: [
+      ...Object.entries(spec).map(([k, v]) => ({ op: 'replace', path: `/spec/${k}`, value: v })),
+    ],
+  });
+}
+
+const deleteCv = (namespace: string, name: string) =>
+  env.custom.deleteNamespacedCustomObject({
+    group: CV_GROUP,
+    version: CV_VERSION,
+    plural: CV_PLURAL,
+    namespace,
+    name,
+  });
+
+const watchRequests = () =>
+  env.emulator.requests.filter((r) => r.path === CV_PATH && /(^|&)watch=true/.test(r.query));
+const listRequests = () =>
+  env.emulator.requests.filter((r) => r.path === CV_PATH && !/(^|&)watch=/.test(r.query));
+
+describe('ContainerVersionInformer', () => {
+  it('indexes every namespace by normalized image and follows add, update and delete', async () => {
+    const a = await env.namespace('informer-a');
+    const b = await env.namespace('informer-b');
+    await env.createCv(a, 'nginx', { imageRepo: 'nginx', tag: 'stable' });
+    await env.createCv(b, 'nginx', { imageRepo: 'docker.io/library/nginx', tag: 'stable' });
+    await env.createCv(a, 'other-tag', { imageRepo: 'nginx', tag: 'mainline' });
+    const index = informer();
+    const changes: ContainerVersionChange[] = [];
+    index.onChange((c) => changes.push(c));
+    await index.start();
+    await index.synced();
+    expect(names(index.following('docker.io', 'library/nginx', 'stable'))).toEqual([
+      'informer-a/nginx',
+      'informer-b/nginx',
+    ]);
+    expect(index.following('docker.io', 'library/nginx', 'stable')[0]?.uid).toMatch(/.+/);
+    expect(names(index.following('docker.io', 'library/nginx', 'mainline'))).toEqual([
+      'informer-a/other-tag',
+    ]);
+    expect(changes.filter((c) => c.type === 'add').map((c) => c.object.metadata.name)).toHaveLength(
+      3,
+    );
+
+    await env.createCv(b, 'api', { imageRepo: 'GHCR.io/acme/api', tag: 'prod' });
+    await waitFor(() => index.following('ghcr.io', 'acme/api', 'prod').length === 1, 'the add');
+
+    await cvPatch(a, 'nginx', { tag: 'mainline' });
+    await waitFor(
+      () => index.following('docker.io', 'library/nginx', 'mainline').length === 2,
+      'the update',
+    );
+    expect(names(index.following('docker.io', 'library/nginx', 'stable'))).toEqual([
+      'informer-b/nginx',
+    ]);
+
+    await deleteCv(b, 'nginx');
+    await waitFor(
+      () => index.following('docker.io', 'library/nginx', 'stable').length === 0,
+      'the delete',
+    );
+    expect(
+      changes.map((c) => `${c.type} ${c.object.metadata.namespace}/${c.object.metadata.name}`),
+    ).toEqual(
+      expect.arrayContaining([
+        'add informer-b/api',
+        'update informer-a/nginx',
+        'delete informer-b/nginx',
+      ]),
+    );
+    expect(
+      index
+        .list()
+        .map((cv) => cv.metadata.name)
+        .sort(),
+    ).toEqual(['api', 'nginx', 'other-tag']);
+  });
+
+  it('keeps a CV with an invalid imageRepo out of the index without failing', async () => {
+    const ns = await env.namespace('informer-invalid');
+    const index = informer();
+    await index.start();
+    await index.synced();
+    // The CRD pattern keeps most bad names out; this one passes it (read as a path component)
+    // but not the parser (a first component with a "." must be a valid host).
+    await env.createCv(ns, 'bad', { imageRepo: 'my_host.local/app', tag: 'prod' });
+    await env.createCv(ns, 'good', { imageRepo: 'ghcr.io/acme/good', tag: 'prod' });
+    await waitFor(() => index.following('ghcr.io', 'acme/good', 'prod').length === 1, 'good CV');
+    expect(index.get(ns, 'bad')?.metadata.name).toBe('bad');
+    expect(index.following('docker.io', 'my_host.local/app', 'prod')).toEqual([]);
+    expect(index.following('my_host.local', 'app', 'prod')).toEqual([]);
+  });
+
+  it('restarts after an injected 500 on the watch and catches up', async () => {
+    const ns = await env.namespace('informer-restart');
+    const index = informer();
+    await index.start();
+    await index.synced();
+    const failedBefore = watchRequests().filter((r) => r.status === 500).length;
+    env.emulator.faults.inject({
+      method: 'GET',
+      pathPattern: /containerversions\?watch=true/,
+      status: 500,
+      times: 2,
+    });
+    env.emulator.closeWatches();
+    await waitFor(
+      () => watchRequests().filter((r) => r.status === 500).length === failedBefore + 2,
+      'two failed watches',
+    );
+    await env.createCv(ns, 'after-restart', { imageRepo: 'quay.io/acme/x', tag: 'v1' });
+    await waitFor(
+      () => index.following('quay.io', 'acme/x', 'v1').length === 1,
+      'the CV created after the restart',
+    );
+  });
+
+  it('survives a forced 410: re-lists and reports what changed while it was away', async () => {
+    const ns = await env.namespace('informer-gone');
+    await env.createCv(ns, 'stays', { imageRepo: 'quay.io/acme/stays', tag: 'v1' });
+    await env.createCv(ns, 'goes', { imageRepo: 'quay.io/acme/goes', tag: 'v1' });
+    // A long first backoff: the changes below happen while the watch is down.
+    const index = informer({ initialBackoffMs: 1500, random: () => 0.99 });
+    const changes: ContainerVersionChange[] = [];
+    index.onChange((c) => changes.push(c));
+    await index.start();
+    await index.synced();
+    changes.length = 0;
+    const listsBefore = listRequests().length;
+    env.emulator.faults.inject({
+      method: 'GET',
+      pathPattern: /containerversions\?watch=true/,
+      status: 500,
+    });
+    env.emulator.closeWatches();
+    await waitFor(() => watchRequests().some((r) => r.status === 500), 'the failed watch');
+    await deleteCv(ns, 'goes');
+    await env.createCv(ns, 'new', { imageRepo: 'quay.io/acme/new', tag: 'v1' });
+    env.emulator.compact();
+    await waitFor(
+      () =>
+        index.following('quay.io', 'acme/new', 'v1').length === 1 &&
+        index.following('quay.io', 'acme/goes', 'v1').length === 0,
+      'the re-listed state',
+    );
+    expect(listRequests().length).toBeGreaterThan(listsBefore);
+    expect(index.following('quay.io', 'acme/stays', 'v1')).toHaveLength(1);
+    expect(changes.map((c) => `${c.type} ${c.object.metadata.name}`).sort()).toEqual([
+      'add new',
+      'delete goes',
+    ]);
+  });
+
+  it('re-lists periodically without reporting unchanged objects', async () => {
+    const ns = await env.namespace('informer-relist');
+    await env.createCv(ns, 'steady', { imageRepo: 'quay.io/acme/steady', tag: 'v1' });
+    const index = informer({ relistIntervalMs: 100 });
+    const changes: ContainerVersionChange[] = [];
+    await index.start();
+    await index.synced();
+    index.onChange((c) => changes.push(c));
+    const listsBefore = listRequests().length;
+    await waitFor(() => listRequests().length >= listsBefore + 3, 'three re-lists');
+    expect(changes).toEqual([]);
+    expect(index.following('quay.io', 'acme/steady', 'v1')).toHaveLength(1);
+  });
+
+  it('stop() is final: the abort it causes does not restart the watch', async () => {
+    const index = informer();
+    await index.start();
+    await index.synced();
+    await index.stop();
+    await index.stop();
+    const watchesAfterStop = watchRequests().length;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(watchRequests().length).toBe(watchesAfterStop);
+  });
+});
