@@ -62,6 +62,35 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly rollouts = new Counter({
+    name: 'cvm_rollouts_total',
+    help: 'Rollout jobs by result (Succeeded, RolledBack, Failed, Unchanged, Blocked, Gone, Suspended).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly pushToPatch = new Histogram({
+    name: 'cvm_push_to_patch_seconds',
+    help: 'Time from a push event being received to the workload PATCH being sent.',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly rolloutDuration = new Histogram({
+    name: 'cvm_rollout_duration_seconds',
+    help: 'Time from a rollout starting to its end (success or failure), by result.',
+    labelNames: ['result'] as const,
+    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200],
+    registers: [this.registry],
+  });
+
+  readonly registryRequests = new Counter({
+    name: 'cvm_registry_requests_total',
+    help: 'Requests to registries by host, method and outcome.',
+    labelNames: ['registry', 'method', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }

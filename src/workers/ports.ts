@@ -34,7 +34,10 @@ export interface ContainerVersionStore {
    * Merge-patches `status` through the status subresource. Fields not given are kept; arrays
    * (conditions, failedDigests) are replaced whole. Resolves to the stored object.
    */
-  patchStatus(key: ObjectKey, status: Partial<ContainerVersionStatus>): Promise<StoredContainerVersion>;
+  patchStatus(
+    key: ObjectKey,
+    status: Partial<ContainerVersionStatus>,
+  ): Promise<StoredContainerVersion>;
 }
 
 /** A CV that follows a repository and tag, as the informer-backed index knows it. */
@@ -96,7 +99,12 @@ export interface ObjectReference {
 
 export interface EventRecorder {
   /** Records a core/v1 Event on `target` (repeats aggregate into `count`, as kubectl shows). */
-  record(target: ObjectReference, type: 'Normal' | 'Warning', reason: Reason, message: string): Promise<void>;
+  record(
+    target: ObjectReference,
+    type: 'Normal' | 'Warning',
+    reason: Reason,
+    message: string,
+  ): Promise<void>;
 }
 
 /** One rollout in the history ConfigMap `<cv>-history`, newest first. */
@@ -131,7 +139,13 @@ export interface VerifyCheckRun {
 export interface VerifyRunner {
   run(
     cv: StoredContainerVersion,
-    check: { name: string; image: string; command: string[]; args?: string[]; timeoutSeconds: number },
+    check: {
+      name: string;
+      image: string;
+      command: string[];
+      args?: string[];
+      timeoutSeconds: number;
+    },
     env: Record<string, string>,
   ): Promise<VerifyCheckRun>;
 }

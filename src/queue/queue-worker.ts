@@ -1,0 +1,108 @@
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Runnable } from '../lifecycle/runnable.js';
+import type { Logger } from '../observability/logger.js';
+import type { Redis } from './connections.js';
+import { PermanentJobError, RetryLaterError } from './job-errors.js';
+import type { QueueName } from './names.js';
+
+export interface JobContext {
+  id: string;
+  /** Attempts already made before this one (0 on the first run). */
+  attemptsMade: number;
+}
+
+export interface QueueWorkerOptions<T> {
+  queue: QueueName;
+  /** A worker connection (`createWorkerConnection`: `maxRetriesPerRequest: null`). */
+  connection: Redis;
+  prefix: string;
+  /** Jobs processed at once by this process. Default 1. */
+  concurrency?: number;
+  /** How long a job's lock lasts without renewal; a crashed worker's job is taken over after it. Default 30 000 ms. */
+  lockDurationMs?: number;
+  /** How often this worker looks for jobs whose lock expired. Default 30 000 ms. */
+  stalledIntervalMs?: number;
+  /** Time `stop()` waits for running jobs before it abandons them (they are taken over later). Default 20 000 ms. */
+  drainTimeoutMs?: number;
+  logger: Logger;
+  process: (data: T, job: JobContext) => Promise<unknown>;
+}
+
+const hasRetryAfter = (error: unknown): error is Error & { retryAfterMs: number } =>
+  error instanceof Error && typeof (error as { retryAfterMs?: unknown }).retryAfterMs === 'number';
+
+/**
+ * A BullMQ Worker as a Runnable that maps the processor's errors to what the queue should do:
+ * {@link PermanentJobError} fails the job at once, {@link RetryLaterError} (or any error with a
+ * `retryAfterMs`, such as a registry's 429) delays it without spending an attempt, anything else is
+ * retried with backoff. A job whose worker dies is taken over by another worker once its lock
+ * expires (jobs must be idempotent).
+ */
+export class QueueWorker<T> implements Runnable {
+  readonly name: string;
+  #worker: Worker<T> | undefined;
+  #stopping: Promise<void> | undefined;
+
+  constructor(private readonly options: QueueWorkerOptions<T>) {
+    this.name = `worker:${options.queue}`;
+  }
+
+  start(): Promise<void> {
+    const log = this.options.logger.child({ component: this.name });
+    this.#worker = new Worker<T>(this.options.queue, (job, token) => this.#run(job, token), {
+      connection: this.options.connection,
+      prefix: this.options.prefix,
+      concurrency: this.options.concurrency ?? 1,
+      lockDuration: this.options.lockDurationMs ?? 30_000,
+      stalledInterval: this.options.stalledIntervalMs ?? 30_000,
+      maxStalledCount: 3,
+    });
+    this.#worker.on('error', (error) =>
+      log.warn({ err: { message: error.message } }, 'queue worker error'),
+    );
+    this.#worker.on('failed', (job, error) =>
+      log.warn(
+        { jobId: job?.id, attemptsMade: job?.attemptsMade, err: { message: error.message } },
+        'job failed',
+      ),
+    );
+    this.#worker.on('stalled', (jobId) => log.warn({ jobId }, 'job stalled; taken over'));
+    return Promise.resolve();
+  }
+
+  async #run(job: Job<T>, token: string | undefined): Promise<unknown> {
+    try {
+      return await this.options.process(job.data, {
+        id: job.id ?? '',
+        attemptsMade: job.attemptsMade,
+      });
+    } catch (error) {
+      if (error instanceof PermanentJobError) throw new UnrecoverableError(error.message);
+      if (error instanceof RetryLaterError || hasRetryAfter(error)) {
+        await job.moveToDelayed(Date.now() + error.retryAfterMs, token);
+        throw new DelayedError();
+      }
+      throw error;
+    }
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= this.#close();
+    return this.#stopping;
+  }
+
+  async #close(): Promise<void> {
+    const worker = this.#worker;
+    if (!worker) return;
+    let timer: NodeJS.Timeout | undefined;
+    // BullMQ's close() never resolves while Redis is unreachable (taskforcesh/bullmq#4656).
+    const drained = await Promise.race([
+      worker.close().then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), this.options.drainTimeoutMs ?? 20_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!drained) await worker.close(true).catch(() => undefined);
+  }
+}
