@@ -5,11 +5,13 @@ import {
   PutImageCommand,
   StartImageScanCommand,
 } from '@aws-sdk/client-ecr';
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EcrRegistryClient } from '../../src/registry/ecr-registry-client.js';
 import { ImageNotFoundError, RegistryError } from '../../src/registry/registry-client.js';
 import { DockerRegistry } from '../support/docker-registry.js';
 import { MOTO_AWS, MotoServer } from '../support/moto-server.js';
+import { ProtocolPeer } from './support/protocol-peer.js';
 import { skopeoPush, writeOciImage, writeOciIndex, type OciImage } from '../support/oci-layout.js';
 
 // moto's default account; the region is MOTO_AWS's.
@@ -218,5 +220,81 @@ describe('EcrRegistryClient against moto (ECR API) and docker-registry (as ECR /
     down.stop();
     expect(error).toBeInstanceOf(RegistryError);
     expect((error as RegistryError).transient).toBe(true);
+  });
+
+  it('reads /v2 with Basic AWS:<token> from GetAuthorizationToken, answering the registry challenge', async () => {
+    await admin.send(new CreateRepositoryCommand({ repositoryName: 'ecr/auth' }));
+    const sha = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+    const config = JSON.stringify({
+      os: 'linux',
+      architecture: 'amd64',
+      config: { Labels: { via: 'v2' } },
+    });
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MANIFEST,
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: sha(config),
+        size: config.length,
+      },
+      layers: [
+        { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha('layer'), size: 5 },
+      ],
+    });
+    await admin.send(
+      new PutImageCommand({
+        repositoryName: 'ecr/auth',
+        imageManifest: manifest,
+        imageDigest: sha(manifest),
+        imageTag: 'x',
+      }),
+    );
+    // moto's token is base64("AWS:<account>-auth-token"); ECR's /v2 wants it as Basic.
+    const expected = `Basic ${Buffer.from('AWS:123456789012-auth-token').toString('base64')}`;
+    const peer = await ProtocolPeer.start((req, res) => {
+      if (req.headers.authorization !== expected) {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="ecr"' });
+        return res.end();
+      }
+      const body = req.url?.includes('/blobs/') ? config : manifest;
+      res.writeHead(200, {
+        'content-type': req.url?.includes('/blobs/') ? 'application/octet-stream' : MANIFEST,
+      });
+      res.end(body);
+    });
+    const viaPeer = new EcrRegistryClient({
+      ...MOTO_AWS,
+      endpoint: moto.endpoint,
+      v2Host: () => peer.host,
+    });
+    try {
+      const details = await viaPeer.describe(
+        { registry: HOST, repository: 'ecr/auth' },
+        sha(manifest),
+      );
+      expect(details.labels).toEqual({ via: 'v2' });
+      expect(peer.requests.map((r) => r.authorization)).toEqual([undefined, expected, expected]);
+    } finally {
+      viaPeer.stop();
+      await peer.stop();
+    }
+  });
+
+  it('looks for cosign signatures over /v2 (none stored: no signature; a bad key: a reason)', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    await admin.send(new CreateRepositoryCommand({ repositoryName: 'ecr/signed' }));
+    const image = writeOciImage('signed');
+    await push('ecr/signed', image, ['1.0.0']);
+    const repo = { registry: HOST, repository: 'ecr/signed' };
+    expect(await ecr.verifySignature(repo, image.manifestDigest, 'not a key')).toMatchObject({
+      verified: false,
+    });
+    const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const publicPem = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    expect(await ecr.verifySignature(repo, image.manifestDigest, publicPem)).toEqual({
+      verified: false,
+      reason: 'no signature',
+    });
   });
 });
