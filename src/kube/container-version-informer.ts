@@ -69,6 +69,7 @@ export class ContainerVersionInformer implements ContainerVersionIndex, Runnable
   private listWatch: ListWatch<KubeCv> | undefined;
   private stopping = false;
   private started = false;
+  private relisting = false;
   private failedAttempts = 0;
   private errorsSeen = 0;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -132,13 +133,20 @@ export class ContainerVersionInformer implements ContainerVersionIndex, Runnable
 
   /** Drops the current ListWatch (its errors become stale) and lists again from scratch. */
   private async relist(): Promise<void> {
-    if (this.stopping) return;
-    this.log.debug('re-listing ContainerVersions');
-    clearTimeout(this.restartTimer);
-    const old = this.listWatch;
-    this.generation++;
-    await old?.stop();
-    await this.connectFresh();
+    if (this.stopping || this.relisting) return;
+    this.relisting = true;
+    try {
+      this.log.debug('re-listing ContainerVersions');
+      clearTimeout(this.restartTimer);
+      const old = this.listWatch;
+      this.generation++;
+      await old?.stop();
+      await this.connectFresh();
+    } catch (error) {
+      this.log.warn({ error: classifyKubeError(error).message }, 'ContainerVersion re-list failed');
+    } finally {
+      this.relisting = false;
+    }
   }
 
   private async connectFresh(): Promise<void> {
