@@ -18,6 +18,7 @@ import {
   keyOf,
   type ContainerVersionChange,
 } from './container-version-cache.js';
+import { backoffDelayMs } from './backoff.js';
 import { classifyKubeError } from './kube-errors.js';
 
 export type { ContainerVersionChange } from './container-version-cache.js';
@@ -186,7 +187,12 @@ export class ContainerVersionInformer implements ContainerVersionIndex, Runnable
 
   private onError(listWatch: ListWatch<KubeCv>, error: unknown): void {
     this.errorsSeen++;
-    const delayMs = this.backoffMs(this.failedAttempts++);
+    const delayMs = backoffDelayMs(
+      this.failedAttempts++,
+      this.initialBackoffMs,
+      this.maxBackoffMs,
+      this.random,
+    );
     const { status, reason, message, transient } = classifyKubeError(error);
     this.log.warn(
       { status, reason, error: message, transient, delayMs },
@@ -199,12 +205,6 @@ export class ContainerVersionInformer implements ContainerVersionIndex, Runnable
       if (!current()) return;
       this.run(listWatch, current).catch((e: unknown) => this.onError(listWatch, e));
     }, delayMs);
-  }
-
-  /** Full jitter: uniform in [base/2, base], base = initial · 2^attempt capped at max. */
-  private backoffMs(attempt: number): number {
-    const base = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** Math.min(attempt, 30));
-    return Math.round(base / 2 + (base / 2) * this.random());
   }
 
   private emit(change: ContainerVersionChange | undefined): void {
