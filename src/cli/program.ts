@@ -5,6 +5,7 @@ import { describeConfig, type ConfigValue } from '../config/config.js';
 import { CliExit, ExitCode } from './cli-exit.js';
 import { loadConfigOrExit } from './load-config.js';
 import { receiverCommand } from './receiver-command.js';
+import { workerCommand } from './worker-command.js';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -67,6 +68,7 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(configCommand(io));
   program.addCommand(manifestsCommand(io));
   program.addCommand(receiverCommand(io.env));
+  program.addCommand(workerCommand(io.env));
   return program;
 }
 

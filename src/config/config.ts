@@ -197,6 +197,75 @@ export const CONFIG_KEYS = {
     secret: 'none',
     schema: integer(1, 43_200),
   }),
+  rolloutConcurrency: key({
+    env: 'CVM_ROLLOUT_CONCURRENCY',
+    description:
+      'Rollouts one worker process runs at once (each CV has at most one running in all processes).',
+    unit: 'jobs',
+    default: '4',
+    secret: 'none',
+    schema: integer(1, 256),
+  }),
+  routeConcurrency: key({
+    env: 'CVM_ROUTE_CONCURRENCY',
+    description: 'Push events one worker process routes at once.',
+    unit: 'jobs',
+    default: '8',
+    secret: 'none',
+    schema: integer(1, 256),
+  }),
+  jobLockMs: key({
+    env: 'CVM_JOB_LOCK_MS',
+    description:
+      'Lock of a running job; another worker takes over a job whose worker died after this long.',
+    unit: 'milliseconds',
+    default: '30000',
+    secret: 'none',
+    schema: integer(1_000, 600_000),
+  }),
+  stalledCheckMs: key({
+    env: 'CVM_STALLED_CHECK_MS',
+    description: 'How often a worker looks for jobs whose lock expired.',
+    unit: 'milliseconds',
+    default: '30000',
+    secret: 'none',
+    schema: integer(1_000, 600_000),
+  }),
+  watchIntervalMs: key({
+    env: 'CVM_WATCH_INTERVAL_MS',
+    description: 'How often a rollout in progress reads its workloads.',
+    unit: 'milliseconds',
+    default: '1000',
+    secret: 'none',
+    schema: integer(100, 60_000),
+  }),
+  registryAuthFile: key({
+    env: 'CVM_REGISTRY_AUTH_FILE',
+    description:
+      'A .dockerconfigjson file (a mounted kubernetes.io/dockerconfigjson Secret) with registry credentials.',
+    unit: 'path',
+    default: undefined,
+    secret: 'none',
+    schema: z.string().min(1).optional(),
+  }),
+  cosignPublicKeyFile: key({
+    env: 'CVM_COSIGN_PUBLIC_KEY_FILE',
+    description:
+      'PEM public key; when set, every image must carry a cosign signature made with its private key.',
+    unit: 'path',
+    default: undefined,
+    secret: 'none',
+    schema: z.string().min(1).optional(),
+  }),
+  ecrEndpoint: key({
+    env: 'CVM_ECR_ENDPOINT',
+    description:
+      "ECR API endpoint override (moto, LocalStack). Unset: the AWS endpoint of the registry's region.",
+    unit: 'URL',
+    default: undefined,
+    secret: 'none',
+    schema: z.url().optional(),
+  }),
   kubeconfig: key({
     env: 'CVM_KUBECONFIG',
     description:

@@ -25,7 +25,7 @@ interface WorkloadObject {
     desiredNumberScheduled?: number;
     updatedNumberScheduled?: number;
     numberAvailable?: number;
-    conditions?: { type: string; reason?: string }[];
+    conditions?: { type: string; reason?: string; lastUpdateTime?: string }[];
   };
 }
 
@@ -34,7 +34,13 @@ const view = (w: Workload) => w.object as WorkloadObject;
 const num = (value: unknown, fallback = 0): number =>
   typeof value === 'number' ? value : fallback;
 
-function deployment(w: Workload): RolloutStatus {
+/** The Progressing condition's `reason@lastUpdateTime`: identifies one condition update. */
+export function progressingStamp(workload: Workload): string | undefined {
+  const c = view(workload).status?.conditions?.find((x) => x.type === 'Progressing');
+  return c ? `${c.reason}@${c.lastUpdateTime}` : undefined;
+}
+
+function deployment(w: Workload, staleStamp: string | undefined): RolloutStatus {
   const { spec, status, metadata } = view(w);
   const name = metadata?.name ?? w.name;
   if (num(metadata?.generation) > num(status?.observedGeneration)) {
@@ -46,7 +52,10 @@ function deployment(w: Workload): RolloutStatus {
   const progressing = (status?.conditions ?? []).find(
     (c: { type: string }) => c.type === 'Progressing',
   );
-  if (progressing?.reason === 'ProgressDeadlineExceeded') {
+  // A deadline condition left from before this rollout (the controller keeps it until progress
+  // is made) is not this rollout's failure.
+  const fresh = progressing && `${progressing.reason}@${progressing.lastUpdateTime}` !== staleStamp;
+  if (progressing?.reason === 'ProgressDeadlineExceeded' && fresh) {
     return {
       state: 'failed',
       reason: 'ProgressDeadlineExceeded',
@@ -162,12 +171,16 @@ function daemonSet(w: Workload): RolloutStatus {
  * status viewers): Deployment by observedGeneration, updated/available replicas and the
  * `ProgressDeadlineExceeded` condition; StatefulSet by revisions, readiness and partition (OnDelete
  * is not waited for); DaemonSet by updated/available scheduled pods; a CronJob has nothing to wait
- * for. Pure: it reads only the object.
+ * for. Pure: it reads only the object. `staleStamp` ({@link progressingStamp} of the object before
+ * this rollout's patch) marks a `ProgressDeadlineExceeded` that an earlier rollout left behind.
  */
-export function rolloutStatus(workload: Workload): RolloutStatus {
+export function rolloutStatus(
+  workload: Workload,
+  options: { staleStamp?: string } = {},
+): RolloutStatus {
   switch (workload.kind) {
     case 'Deployment':
-      return deployment(workload);
+      return deployment(workload, options.staleStamp);
     case 'StatefulSet':
       return statefulSet(workload);
     case 'DaemonSet':

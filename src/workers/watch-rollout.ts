@@ -1,5 +1,5 @@
 import type { ObjectKey, Workload, WorkloadClient } from './ports.js';
-import { rolloutStatus } from './rollout-status.js';
+import { progressingStamp, rolloutStatus } from './rollout-status.js';
 
 export type WatchOutcome =
   | { outcome: 'done' }
@@ -26,13 +26,16 @@ export async function watchRollout(
   options: WatchOptions,
 ): Promise<WatchOutcome> {
   let pending = [...targets];
+  // `targets` are the objects right after the patch: their Progressing condition is not this rollout's.
+  const stale = new Map(targets.map((t) => [`${t.kind}/${t.namespace}/${t.name}`, progressingStamp(t)]));
   for (;;) {
     const next: Workload[] = [];
     for (const target of pending) {
       const key: ObjectKey = { namespace: target.namespace, name: target.name };
       const current = await options.workloads.get(target.kind, key);
       if (!current) continue;
-      const status = rolloutStatus(current);
+      const staleStamp = stale.get(`${current.kind}/${current.namespace}/${current.name}`);
+      const status = rolloutStatus(current, staleStamp === undefined ? {} : { staleStamp });
       if (status.state === 'failed')
         return {
           outcome: 'failed',

@@ -1,0 +1,40 @@
+import type { Logger } from '../observability/logger.js';
+import { ContainerVersionInformer } from './container-version-informer.js';
+import { KubeContainerVersionStore } from './container-version-store.js';
+import { KubeEventRecorder } from './event-recorder.js';
+import { ConfigMapHistoryStore } from './history-store.js';
+import { loadKubeConfig } from './kube-config.js';
+import { KubeNodeInfo } from './node-info.js';
+import { KubeVerifyRunner } from './verify-runner.js';
+import { KubeWorkloadClient } from './workload-client.js';
+
+export interface KubeAdapterOptions {
+  /** CVM_KUBECONFIG; in-cluster or the default kubeconfig when absent. */
+  kubeconfigPath?: string;
+  logger: Logger;
+  now?: () => Date;
+}
+
+/**
+ * Every Kubernetes adapter of cvm on one kubeconfig, so composition roots outside `src/kube` never
+ * see client-node types. The informer is a Runnable: start it before use, stop it last.
+ */
+export function createKubeAdapters(options: KubeAdapterOptions) {
+  const kubeConfig = loadKubeConfig(options.kubeconfigPath);
+  const { logger } = options;
+  return {
+    store: new KubeContainerVersionStore({ kubeConfig }),
+    index: new ContainerVersionInformer({ kubeConfig, logger }),
+    workloads: new KubeWorkloadClient({ kubeConfig }),
+    nodes: new KubeNodeInfo({ kubeConfig, logger }),
+    events: new KubeEventRecorder({
+      kubeConfig,
+      logger,
+      ...(options.now ? { now: options.now } : {}),
+    }),
+    history: new ConfigMapHistoryStore({ kubeConfig, logger }),
+    verify: new KubeVerifyRunner({ kubeConfig, logger }),
+  };
+}
+
+export type KubeAdapters = ReturnType<typeof createKubeAdapters>;

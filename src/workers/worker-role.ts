@@ -1,0 +1,124 @@
+import type { Config } from '../config/config.js';
+import type { PushEvent } from '../events/push-event.js';
+import type { Runnable } from '../lifecycle/runnable.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Redis } from '../queue/connections.js';
+import { QueueName } from '../queue/names.js';
+import { QueueWorker } from '../queue/queue-worker.js';
+import { RolloutQueue, type RolloutJobData } from '../queue/rollout-queue.js';
+import type { RegistryClient } from '../registry/registry-client.js';
+import type {
+  ContainerVersionIndex,
+  ContainerVersionStore,
+  EventRecorder,
+  HistoryStore,
+  NodeInfo,
+  VerifyRunner,
+  WorkloadClient,
+} from './ports.js';
+import { RolloutProcessor } from './rollout-processor.js';
+import { RouteProcessor } from './route-processor.js';
+
+/** The Kubernetes side of the workers, built by `src/kube` (createKubeAdapters). */
+export interface WorkerKube {
+  store: ContainerVersionStore;
+  index: ContainerVersionIndex & Runnable;
+  workloads: WorkloadClient;
+  nodes: NodeInfo;
+  events: EventRecorder;
+  history: HistoryStore;
+  verify: VerifyRunner;
+}
+
+export interface WorkerRoleDeps {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  kube: WorkerKube;
+  registries: { for(registryHost: string): RegistryClient };
+  /** For the BullMQ Workers (`createWorkerConnection`). */
+  workerConnection: Redis;
+  /** For enqueueing rollouts. */
+  producerConnection: Redis;
+  cosignPublicKey?: string;
+  now?: () => Date;
+}
+
+export interface WorkerRole {
+  rollouts: RolloutQueue;
+  processor: RolloutProcessor;
+  /** In start order: the CV index first, then the rollout worker, then routing (once the index is synced). */
+  components: Runnable[];
+}
+
+/**
+ * The workers of one process: `push-events` → route → `rollouts` → rollout. Routing starts only
+ * once the CV index has its first list, so no event is routed against an empty index.
+ */
+export function createWorkerRole(deps: WorkerRoleDeps): WorkerRole {
+  const { config, metrics } = deps;
+  const logger = deps.logger.child({ component: 'workers' });
+  const now = deps.now ?? (() => new Date());
+  const rollouts = new RolloutQueue({
+    connection: deps.producerConnection,
+    prefix: config.queuePrefix,
+  });
+  const processor = new RolloutProcessor({
+    ...deps.kube,
+    registries: deps.registries,
+    logger,
+    now,
+    watchIntervalMs: config.watchIntervalMs,
+    ...(deps.cosignPublicKey ? { cosignPublicKey: deps.cosignPublicKey } : {}),
+    observer: {
+      patched: (data) =>
+        metrics.pushToPatch.observe((now().getTime() - Date.parse(data.trigger.receivedAt)) / 1000),
+      finished: (result, seconds) => {
+        if (seconds !== undefined) metrics.rolloutDuration.observe({ result }, seconds);
+      },
+    },
+  });
+  const route = new RouteProcessor({ index: deps.kube.index, rollouts, logger });
+  const common = {
+    connection: deps.workerConnection,
+    prefix: config.queuePrefix,
+    lockDurationMs: config.jobLockMs,
+    stalledIntervalMs: config.stalledCheckMs,
+    logger,
+  };
+  const rolloutWorker = new QueueWorker<RolloutJobData>({
+    ...common,
+    queue: QueueName.Rollouts,
+    concurrency: config.rolloutConcurrency,
+    process: async (data) => {
+      const result = await processor.process(data);
+      metrics.rollouts.inc({ result });
+      return { result };
+    },
+  });
+  const routeWorker = new QueueWorker<PushEvent>({
+    ...common,
+    queue: QueueName.PushEvents,
+    concurrency: config.routeConcurrency,
+    process: (event) => route.process(event),
+  });
+  const routeAfterSync: Runnable = {
+    name: routeWorker.name,
+    start: async () => {
+      await deps.kube.index.synced();
+      await routeWorker.start();
+    },
+    stop: () => routeWorker.stop(),
+  };
+  const queueCloser: Runnable = {
+    name: 'rollout-queue',
+    start: () => Promise.resolve(),
+    stop: () => rollouts.close(),
+  };
+  return {
+    rollouts,
+    processor,
+    components: [queueCloser, deps.kube.index, rolloutWorker, routeAfterSync],
+  };
+}

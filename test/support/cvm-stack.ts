@@ -1,0 +1,252 @@
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { expect } from 'vitest';
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { createKubeAdapters } from '../../src/kube/kube-adapters.js';
+import { HttpServer } from '../../src/lifecycle/http-server.js';
+import { Lifecycle } from '../../src/lifecycle/lifecycle.js';
+import { Metrics } from '../../src/observability/metrics.js';
+import {
+  closeConnection,
+  createProducerConnection,
+  createWorkerConnection,
+  waitForReady,
+} from '../../src/queue/connections.js';
+import { PushEventQueue } from '../../src/queue/push-event-queue.js';
+import { Ingest } from '../../src/receiver/ingest.js';
+import { webhookSources } from '../../src/receiver/sources.js';
+import { createWebhookApp } from '../../src/receiver/webhook-app.js';
+import { registryClientsFor } from '../../src/cli/worker-command.js';
+import { createWorkerRole } from '../../src/workers/worker-role.js';
+import { kubectl } from '../kube-emulator/controllers/kubectl.js';
+import { startKubeEmulator, type KubeEmulator } from '../kube-emulator/index.js';
+import { DockerRegistry } from './docker-registry.js';
+import { skopeoPush, writeOciImage, type OciImageOptions } from './oci-layout.js';
+import { MACHINE_REDIS_URL, capturingLogger } from './receiver-parts.js';
+import { waitFor } from './wait-for.js';
+
+const CRD = fileURLToPath(new URL('../../infra/kubernetes/crd.yaml', import.meta.url));
+export const NOTIFY_TOKEN = 'stack-notify-token-0123456789';
+export const GENERIC_SECRET = 'stack-generic-secret-0123456789';
+
+export interface StackOptions {
+  /** Start workers in this process (default true); false when a test runs `cvm worker` processes. */
+  workers?: boolean;
+  /** Emulated seconds per real second in the emulator. Default 10. */
+  timeScale?: number;
+  podReadySeconds?: number;
+  /** Extra CVM_* variables for the workers' configuration. */
+  env?: Record<string, string>;
+}
+
+/**
+ * The whole push path on real parts: the Kubernetes emulator with the CRD, Debian's docker-registry
+ * whose notifications reach an in-process receiver, the machine's Redis (a prefix of its own) and
+ * the workers. Helpers push images, create workloads and CVs, and read what happened.
+ */
+export async function startCvmStack(options: StackOptions = {}) {
+  const prefix = `e2e-${randomUUID().slice(0, 8)}`;
+  const { logger, lines: logs } = capturingLogger();
+  const metrics = new Metrics({ defaultMetrics: false });
+  const lifecycle = new Lifecycle({ logger, stopTimeoutMs: 10_000 });
+  const emulator: KubeEmulator = await startKubeEmulator({
+    port: 0,
+    timeScale: options.timeScale ?? 10,
+    podReadySeconds: options.podReadySeconds ?? 1,
+  });
+  const k = (args: string[], input?: string) =>
+    kubectl(emulator.kubeconfigPath, args, input === undefined ? {} : { input });
+  expect((await k(['apply', '-f', CRD])).code).toBe(0);
+  expect(
+    (
+      await k([
+        'wait',
+        '--for=condition=established',
+        'crd/containerversions.cvm.dev',
+        '--timeout=20s',
+      ])
+    ).code,
+  ).toBe(0);
+
+  const env = {
+    CVM_REDIS_URL: MACHINE_REDIS_URL,
+    CVM_QUEUE_PREFIX: prefix,
+    CVM_KUBECONFIG: emulator.kubeconfigPath,
+    CVM_DISTRIBUTION_TOKENS: NOTIFY_TOKEN,
+    CVM_GENERIC_SECRETS: GENERIC_SECRET,
+    CVM_WATCH_INTERVAL_MS: '200',
+    CVM_LOG_LEVEL: 'debug',
+    ...options.env,
+  };
+  const config: Config = loadConfig(env);
+  const connection = { url: MACHINE_REDIS_URL, connectTimeoutMs: 1_000, logger };
+  const producer = createProducerConnection({ ...connection, name: 'e2e-producer' });
+  await waitForReady(producer, 5_000);
+  const pushEvents = new PushEventQueue({ connection: producer, prefix });
+  const ingest = new Ingest({ sink: pushEvents, metrics, logger });
+  const receiver = new HttpServer({
+    name: 'receiver',
+    port: 0,
+    host: '127.0.0.1',
+    handler: createWebhookApp({
+      sources: webhookSources(config),
+      ingest,
+      metrics,
+      bodyLimitBytes: config.webhookBodyLimitBytes,
+    }),
+  });
+  const workerConnection = createWorkerConnection({ ...connection, name: 'e2e-worker' });
+  lifecycle.add({
+    name: 'connections',
+    start: () => Promise.resolve(),
+    stop: async () => {
+      await pushEvents.close();
+      await closeConnection(workerConnection);
+      await closeConnection(producer);
+    },
+  });
+  lifecycle.add(receiver);
+  const registries = registryClientsFor(config, metrics);
+  if (options.workers ?? true) {
+    const kube = createKubeAdapters({ kubeconfigPath: emulator.kubeconfigPath, logger });
+    const role = createWorkerRole({
+      config,
+      logger,
+      metrics,
+      kube,
+      registries,
+      workerConnection,
+      producerConnection: producer,
+    });
+    for (const component of role.components) lifecycle.add(component);
+  }
+  await lifecycle.start();
+  const registry = await DockerRegistry.start({
+    url: `${receiver.url}/webhooks/distribution`,
+    headers: { Authorization: [`Bearer ${NOTIFY_TOKEN}`] },
+  });
+  const repo = `${registry.host}/team/api`;
+  const rolloutsQueue = new Queue('rollouts', { connection: { url: MACHINE_REDIS_URL }, prefix });
+
+  return {
+    prefix,
+    env,
+    emulator,
+    registry,
+    repo,
+    receiver,
+    metrics,
+    logs,
+    kubectl: k,
+    /** Pushes a fresh one-layer image as `repo:<tag>` for each tag; returns its manifest digest. */
+    push(tags: string[], image: OciImageOptions & { content?: string } = {}): string {
+      const built = writeOciImage(tags[0]!, {
+        files: { 'app/content.txt': image.content ?? randomUUID() },
+        ...image,
+      });
+      for (const tag of tags) skopeoPush(built, `${repo}:${tag}`);
+      return built.manifestDigest;
+    },
+    async apply(objects: object[]): Promise<void> {
+      const result = await k(
+        ['apply', '--validate=false', '-f', '-'],
+        JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+      );
+      expect(result.stderr).toBe('');
+    },
+    async containerVersion(namespace: string, name: string): Promise<any> {
+      return JSON.parse((await k(['get', 'cv', name, '-n', namespace, '-o', 'json'])).stdout);
+    },
+    async deployment(namespace: string, name: string): Promise<any> {
+      return JSON.parse(
+        (await k(['get', 'deployment', name, '-n', namespace, '-o', 'json'])).stdout,
+      );
+    },
+    async history(namespace: string, cv: string): Promise<any[]> {
+      const result = await k(['get', 'configmap', `${cv}-history`, '-n', namespace, '-o', 'json']);
+      if (result.code !== 0) return [];
+      return JSON.parse(JSON.parse(result.stdout).data['history.json']);
+    },
+    /** Waits until the CV's lastRollout has a final result for `digest`. */
+    async rolloutOf(
+      namespace: string,
+      name: string,
+      digest: string,
+      timeoutMs = 30_000,
+    ): Promise<any> {
+      return waitFor(
+        async () => {
+          const cv = await this.containerVersion(namespace, name);
+          const last = cv.status?.lastRollout;
+          return last?.digest === digest && last.result !== 'Progressing' ? cv : undefined;
+        },
+        `the rollout of ${digest} in ${namespace}/${name}`,
+        { timeoutMs, intervalMs: 200 },
+      );
+    },
+    async rolloutJobCounts() {
+      return rolloutsQueue.getJobCounts('completed', 'failed', 'active', 'wait', 'delayed');
+    },
+    /** Rollout jobs of one CV that have not finished (waiting, active or delayed). */
+    async pendingRollouts(namespace: string, name: string): Promise<number> {
+      const jobs = await rolloutsQueue.getJobs(['wait', 'active', 'delayed', 'prioritized']);
+      return jobs.filter((j) => j.name === `${namespace}/${name}`).length;
+    },
+    async stop(): Promise<void> {
+      await registry.stop();
+      await lifecycle.stop();
+      registries.stop();
+      await rolloutsQueue.obliterate({ force: true }).catch(() => undefined);
+      await rolloutsQueue.close();
+      await emulator.stop();
+    },
+  };
+}
+
+export type CvmStack = Awaited<ReturnType<typeof startCvmStack>>;
+
+/** A Deployment labelled `app: <app>` with one container `api`. */
+export function deployment(
+  namespace: string,
+  name: string,
+  image: string,
+  extra: { replicas?: number; progressDeadlineSeconds?: number; app?: string } = {},
+) {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, labels: { app: extra.app ?? 'api' } },
+    spec: {
+      replicas: extra.replicas ?? 2,
+      progressDeadlineSeconds: extra.progressDeadlineSeconds ?? 600,
+      selector: { matchLabels: { app: extra.app ?? 'api', name } },
+      template: {
+        metadata: { labels: { app: extra.app ?? 'api', name } },
+        spec: {
+          containers: [
+            { name: 'api', image },
+            { name: 'sidecar', image: 'docker.io/library/busybox:1.36' },
+          ],
+        },
+      },
+    },
+  };
+}
+
+export function namespace(name: string) {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
+}
+
+export function containerVersion(
+  namespaceName: string,
+  name: string,
+  spec: Record<string, unknown>,
+) {
+  return {
+    apiVersion: 'cvm.dev/v1',
+    kind: 'ContainerVersion',
+    metadata: { name, namespace: namespaceName },
+    spec,
+  };
+}

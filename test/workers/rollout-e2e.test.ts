@@ -1,0 +1,214 @@
+import { createHmac } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  GENERIC_SECRET,
+  containerVersion,
+  deployment,
+  namespace,
+  startCvmStack,
+  type CvmStack,
+} from '../support/cvm-stack.js';
+import { waitFor } from '../support/wait-for.js';
+
+let stack: CvmStack;
+
+beforeAll(async () => {
+  stack = await startCvmStack();
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const cvSpec = (extra: Record<string, unknown> = {}) => ({
+  imageRepo: stack.repo,
+  tag: 'prod',
+  versionPattern: '^sha-[0-9a-f]{7}$',
+  selector: { app: 'api' },
+  container: 'api',
+  pollIntervalSeconds: 0,
+  ...extra,
+});
+
+const imageOf = (d: any, container = 'api') =>
+  d.spec.template.spec.containers.find((c: any) => c.name === container).image;
+
+async function postGeneric(event: object): Promise<number> {
+  const body = JSON.stringify(event);
+  const response = await fetch(`${stack.receiver.url}/webhooks/generic`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-cvm-signature-256': `sha256=${createHmac('sha256', GENERIC_SECRET).update(body).digest('hex')}`,
+    },
+    body,
+  });
+  return response.status;
+}
+
+describe('push → receiver → workers → workload (docker-registry, emulator, Redis)', () => {
+  it('a skopeo push rolls the Deployment out to repo:version@digest; kubectl rollout status succeeds; status and history say so', async () => {
+    await stack.apply([
+      namespace('shop'),
+      deployment('shop', 'api', 'example.com/old/api:1'),
+      containerVersion('shop', 'api', cvSpec()),
+    ]);
+    const digest = stack.push(['sha-a1b2c3d', 'prod']);
+
+    const cv = await stack.rolloutOf('shop', 'api', digest);
+    const image = `${stack.repo}:sha-a1b2c3d@${digest}`;
+    expect(cv.status).toMatchObject({
+      currentVersion: 'sha-a1b2c3d',
+      currentDigest: digest,
+      currentImage: image,
+      lastRollout: { version: 'sha-a1b2c3d', digest, result: 'Succeeded' },
+      observedGeneration: 1,
+    });
+    expect(cv.status.conditions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'Ready', status: 'True', reason: 'RolloutSucceeded' }),
+      ]),
+    );
+
+    const d = await stack.deployment('shop', 'api');
+    expect(imageOf(d)).toBe(image);
+    expect(imageOf(d, 'sidecar')).toBe('docker.io/library/busybox:1.36');
+    expect(d.metadata.annotations).toMatchObject({
+      'cvm.dev/digest': digest,
+      'cvm.dev/previous-image': 'example.com/old/api:1',
+    });
+    const status = await stack.kubectl([
+      'rollout',
+      'status',
+      'deployment/api',
+      '-n',
+      'shop',
+      '--timeout=30s',
+    ]);
+    expect(status.stdout).toContain('successfully rolled out');
+
+    const history = await stack.history('shop', 'api');
+    expect(history).toEqual([
+      expect.objectContaining({
+        version: 'sha-a1b2c3d',
+        digest,
+        image,
+        result: 'Succeeded',
+        previousImage: 'example.com/old/api:1',
+      }),
+    ]);
+  });
+
+  it('a bad image exceeds its progress deadline, is rolled back and remembered; the same digest is not redeployed, a newer one is', async () => {
+    await stack.apply([
+      namespace('bad'),
+      deployment('bad', 'api', 'example.com/old/api:1', { progressDeadlineSeconds: 20 }),
+      containerVersion('bad', 'api', cvSpec()),
+    ]);
+    const good = stack.push(['sha-0000001', 'prod']);
+    await stack.rolloutOf('bad', 'api', good);
+    const goodImage = imageOf(await stack.deployment('bad', 'api'));
+
+    const bad = stack.push(['sha-bad0002'], { content: 'bad' });
+    stack.emulator.setNeverReady([bad]);
+    stack.push(['prod'], { content: 'bad' }); // same content: the same digest, now tagged prod
+    const failed = await stack.rolloutOf('bad', 'api', bad, 60_000);
+    expect(failed.status.lastRollout, JSON.stringify(failed.status.lastRollout)).toMatchObject({
+      digest: bad,
+      result: 'RolledBack',
+    });
+    expect(failed.status.failedDigests).toContain(bad);
+    expect(failed.status.currentDigest).toBe(good);
+    expect(failed.status.conditions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'Degraded', status: 'True', reason: 'RolledBack' }),
+      ]),
+    );
+    await waitFor(
+      async () => imageOf(await stack.deployment('bad', 'api')) === goodImage,
+      'the rollback',
+    );
+    const events = JSON.parse(
+      (await stack.kubectl(['get', 'events', '-n', 'bad', '-o', 'json'])).stdout,
+    ).items;
+    expect(events.map((e: any) => e.reason)).toEqual(
+      expect.arrayContaining(['RolloutFailed', 'RolledBack']),
+    );
+
+    // The bad digest pushed again: acknowledged, not redeployed.
+    const completedBefore = (await stack.rolloutJobCounts()).completed ?? 0;
+    stack.push(['prod'], { content: 'bad' });
+    await waitFor(
+      async () => ((await stack.rolloutJobCounts()).completed ?? 0) > completedBefore,
+      'the job for the repeated bad push',
+    );
+    expect(imageOf(await stack.deployment('bad', 'api'))).toBe(goodImage);
+
+    const newer = stack.push(['sha-0000003', 'prod']);
+    const fixed = await stack.rolloutOf('bad', 'api', newer);
+    expect(fixed.status).toMatchObject({ currentVersion: 'sha-0000003', currentDigest: newer });
+    await waitFor(async () => (await stack.pendingRollouts('bad', 'api')) === 0, 'no rollout of bad/api left pending');
+    expect((await stack.history('bad', 'api')).map((h) => [h.version, h.result])).toEqual([
+      ['sha-0000003', 'Succeeded'],
+      ['sha-bad0002', 'RolledBack'],
+      ['sha-0000001', 'Succeeded'],
+    ]);
+  }, 120_000);
+
+  it('the same push delivered three times and two pushes arriving newest-first give one rollout each and no downgrade', async () => {
+    await stack.apply([
+      namespace('dup'),
+      deployment('dup', 'api', 'example.com/old/api:1', { app: 'dup' }),
+      containerVersion('dup', 'api', cvSpec({ selector: { app: 'dup' }, tag: 'dup' })),
+    ]);
+    const first = stack.push(['sha-d000001', 'dup']);
+    await stack.rolloutOf('dup', 'api', first);
+    for (let i = 0; i < 3; i += 1)
+      expect(await postGeneric({ image: `${stack.repo}:dup`, digest: first, id: 'ci-run-1' })).toBe(
+        202,
+      );
+
+    const older = stack.push(['sha-d000002']);
+    const newest = stack.push(['sha-d000003', 'dup']);
+    // Events arrive newest first, then the older one: the older names a digest the tag no longer has.
+    expect(await postGeneric({ image: `${stack.repo}:dup`, digest: newest, id: 'ci-run-3' })).toBe(
+      202,
+    );
+    expect(await postGeneric({ image: `${stack.repo}:dup`, digest: older, id: 'ci-run-2' })).toBe(
+      202,
+    );
+    await stack.rolloutOf('dup', 'api', newest);
+    await waitFor(
+      async () => (await stack.pendingRollouts('dup', 'api')) === 0,
+      'the rollouts of dup/api to finish',
+    );
+
+    const history = await stack.history('dup', 'api');
+    expect(history.map((h) => h.version)).toEqual(['sha-d000003', 'sha-d000001']);
+    const replicaSets = JSON.parse(
+      (await stack.kubectl(['get', 'replicasets', '-n', 'dup', '-o', 'json'])).stdout,
+    ).items;
+    const images = replicaSets.map((rs: any) => rs.spec.template.spec.containers[0].image);
+    expect(images.some((i: string) => i.includes(older))).toBe(false);
+    expect(imageOf(await stack.deployment('dup', 'api'))).toContain(newest);
+  }, 90_000);
+
+  it('two CVs following the same repo:tag in two namespaces update only their own namespace', async () => {
+    await stack.apply([
+      namespace('team-a'),
+      namespace('team-b'),
+      namespace('team-c'),
+      deployment('team-a', 'api', 'example.com/old/api:1', { app: 'shared' }),
+      deployment('team-b', 'api', 'example.com/old/api:1', { app: 'shared' }),
+      deployment('team-c', 'api', 'example.com/old/api:1', { app: 'shared' }),
+      containerVersion('team-a', 'api', cvSpec({ selector: { app: 'shared' }, tag: 'shared' })),
+      containerVersion('team-b', 'api', cvSpec({ selector: { app: 'shared' }, tag: 'shared' })),
+    ]);
+    const digest = stack.push(['sha-5000001', 'shared']);
+    await stack.rolloutOf('team-a', 'api', digest);
+    await stack.rolloutOf('team-b', 'api', digest);
+    expect(imageOf(await stack.deployment('team-a', 'api'))).toContain(digest);
+    expect(imageOf(await stack.deployment('team-b', 'api'))).toContain(digest);
+    expect(imageOf(await stack.deployment('team-c', 'api'))).toBe('example.com/old/api:1');
+  }, 60_000);
+});
