@@ -27,7 +27,9 @@ export async function watchRollout(
 ): Promise<WatchOutcome> {
   let pending = [...targets];
   // `targets` are the objects right after the patch: their Progressing condition is not this rollout's.
-  const stale = new Map(targets.map((t) => [`${t.kind}/${t.namespace}/${t.name}`, progressingStamp(t)]));
+  const stale = new Map(
+    targets.map((t) => [`${t.kind}/${t.namespace}/${t.name}`, progressingStamp(t)]),
+  );
   for (;;) {
     const next: Workload[] = [];
     for (const target of pending) {

@@ -147,7 +147,10 @@ describe('push → receiver → workers → workload (docker-registry, emulator,
     const newer = stack.push(['sha-0000003', 'prod']);
     const fixed = await stack.rolloutOf('bad', 'api', newer);
     expect(fixed.status).toMatchObject({ currentVersion: 'sha-0000003', currentDigest: newer });
-    await waitFor(async () => (await stack.pendingRollouts('bad', 'api')) === 0, 'no rollout of bad/api left pending');
+    await waitFor(
+      async () => (await stack.pendingRollouts('bad', 'api')) === 0,
+      'no rollout of bad/api left pending',
+    );
     expect((await stack.history('bad', 'api')).map((h) => [h.version, h.result])).toEqual([
       ['sha-0000003', 'Succeeded'],
       ['sha-bad0002', 'RolledBack'],
