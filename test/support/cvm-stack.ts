@@ -18,6 +18,7 @@ import { Ingest } from '../../src/receiver/ingest.js';
 import { webhookSources } from '../../src/receiver/sources.js';
 import { createWebhookApp } from '../../src/receiver/webhook-app.js';
 import { registryClientsFor } from '../../src/cli/worker-command.js';
+import type { RegistryClients } from '../../src/registry/registry-clients.js';
 import { createWorkerRole } from '../../src/workers/worker-role.js';
 import { kubectl } from '../kube-emulator/controllers/kubectl.js';
 import { startKubeEmulator, type KubeEmulator } from '../kube-emulator/index.js';
@@ -38,6 +39,8 @@ export interface StackOptions {
   podReadySeconds?: number;
   /** Extra CVM_* variables for the workers' configuration. */
   env?: Record<string, string>;
+  /** Registry clients for the workers; default from the configuration, as `cvm worker` builds them. */
+  registries?: (registry: DockerRegistry) => RegistryClients;
 }
 
 /**
@@ -106,8 +109,15 @@ export async function startCvmStack(options: StackOptions = {}) {
       await closeConnection(producer);
     },
   });
-  lifecycle.add(receiver);
-  const registries = registryClientsFor(config, metrics);
+  await receiver.start(); // the registry's notifications need its URL
+  lifecycle.add({ name: 'receiver', start: () => Promise.resolve(), stop: () => receiver.stop() });
+  const registry = await DockerRegistry.start({
+    url: `${receiver.url}/webhooks/distribution`,
+    headers: { Authorization: [`Bearer ${NOTIFY_TOKEN}`] },
+  });
+  const registries = options.registries
+    ? options.registries(registry)
+    : registryClientsFor(config, metrics);
   if (options.workers ?? true) {
     const kube = createKubeAdapters({ kubeconfigPath: emulator.kubeconfigPath, logger });
     const role = createWorkerRole({
@@ -122,10 +132,6 @@ export async function startCvmStack(options: StackOptions = {}) {
     for (const component of role.components) lifecycle.add(component);
   }
   await lifecycle.start();
-  const registry = await DockerRegistry.start({
-    url: `${receiver.url}/webhooks/distribution`,
-    headers: { Authorization: [`Bearer ${NOTIFY_TOKEN}`] },
-  });
   const repo = `${registry.host}/team/api`;
   const rolloutsQueue = new Queue('rollouts', { connection: { url: MACHINE_REDIS_URL }, prefix });
 
