@@ -215,3 +215,131 @@ describe('push → receiver → workers → workload (docker-registry, emulator,
     expect(imageOf(await stack.deployment('team-c', 'api'))).toBe('example.com/old/api:1');
   }, 60_000);
 });
+
+describe('other workload kinds and verify checks', () => {
+  const podTemplate = (app: string) => ({
+    metadata: { labels: { app, part: 'x' } },
+    spec: { containers: [{ name: 'api', image: 'example.com/old/api:1' }] },
+  });
+
+  it('a StatefulSet, a DaemonSet and a CronJob are patched and watched; a verify Job runs first and is cleaned up', async () => {
+    const labels = { app: 'kinds' };
+    await stack.apply([
+      namespace('kinds'),
+      {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'db', namespace: 'kinds', labels },
+        spec: {
+          replicas: 2,
+          serviceName: 'db',
+          selector: { matchLabels: { app: 'kinds', part: 'x' } },
+          template: podTemplate('kinds'),
+        },
+      },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'DaemonSet',
+        metadata: { name: 'agent', namespace: 'kinds', labels },
+        spec: {
+          selector: { matchLabels: { app: 'kinds', part: 'x' } },
+          template: podTemplate('kinds'),
+        },
+      },
+      {
+        apiVersion: 'batch/v1',
+        kind: 'CronJob',
+        metadata: { name: 'report', namespace: 'kinds', labels },
+        spec: {
+          schedule: '0 3 * * *',
+          jobTemplate: {
+            spec: {
+              template: {
+                spec: {
+                  restartPolicy: 'Never',
+                  containers: [{ name: 'api', image: 'example.com/old/api:1' }],
+                },
+              },
+            },
+          },
+        },
+      },
+      containerVersion(
+        'kinds',
+        'api',
+        cvSpec({
+          selector: labels,
+          tag: 'kinds',
+          verify: [
+            { name: 'smoke', image: 'example.com/checks/ok-check:1', command: ['/bin/true'] },
+          ],
+        }),
+      ),
+    ]);
+    const digest = stack.push(['sha-0c0ffee', 'kinds']);
+    const cv = await stack.rolloutOf('kinds', 'api', digest, 60_000);
+    expect(cv.status.lastRollout).toMatchObject({ result: 'Succeeded', version: 'sha-0c0ffee' });
+    const get = async (kind: string, name: string) =>
+      JSON.parse((await stack.kubectl(['get', kind, name, '-n', 'kinds', '-o', 'json'])).stdout);
+    expect(JSON.stringify((await get('statefulset', 'db')).spec.template)).toContain(digest);
+    expect(JSON.stringify((await get('daemonset', 'agent')).spec.template)).toContain(digest);
+    expect(
+      (await get('cronjob', 'report')).spec.jobTemplate.spec.template.spec.containers[0].image,
+    ).toBe(`${stack.repo}:sha-0c0ffee@${digest}`);
+    expect(
+      (await stack.kubectl(['rollout', 'status', 'statefulset/db', '-n', 'kinds', '--timeout=20s']))
+        .code,
+    ).toBe(0);
+    expect(
+      (
+        await stack.kubectl([
+          'rollout',
+          'status',
+          'daemonset/agent',
+          '-n',
+          'kinds',
+          '--timeout=20s',
+        ])
+      ).code,
+    ).toBe(0);
+    await waitFor(
+      async () =>
+        JSON.parse((await stack.kubectl(['get', 'jobs', '-n', 'kinds', '-o', 'json'])).stdout).items
+          .length === 0,
+      'the verify Job to be deleted',
+    );
+  }, 90_000);
+
+  it('a failing verify check stops the rollout before anything is patched', async () => {
+    stack.emulator.setNeverReady(['fail-check']);
+    await stack.apply([
+      namespace('verify'),
+      deployment('verify', 'api', 'example.com/old/api:1', { app: 'verify' }),
+      containerVersion(
+        'verify',
+        'api',
+        cvSpec({
+          selector: { app: 'verify' },
+          tag: 'verify',
+          verify: [
+            {
+              name: 'smoke',
+              image: 'example.com/checks/fail-check:1',
+              command: ['/bin/false'],
+              timeoutSeconds: 60,
+            },
+          ],
+        }),
+      ),
+    ]);
+    const digest = stack.push(['sha-0bad0ff', 'verify']);
+    const cv = await stack.rolloutOf('verify', 'api', digest, 60_000);
+    expect(cv.status.lastRollout.result).toBe('Failed');
+    expect(cv.status.conditions.find((c: any) => c.type === 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'VerifyFailed',
+      message: expect.stringContaining('verify check smoke failed'),
+    });
+    expect(imageOf(await stack.deployment('verify', 'api'))).toBe('example.com/old/api:1');
+  }, 90_000);
+});
