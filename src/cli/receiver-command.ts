@@ -42,6 +42,8 @@ export async function runReceiver(config: Config): Promise<void> {
       handler: createOpsApp({
         metrics,
         readiness: [{ name: 'redis', check: () => producer.status === 'ready' }],
+        opsToken: config.opsToken,
+        queues: [queue.queue],
       }),
     }),
   );

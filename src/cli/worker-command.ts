@@ -77,6 +77,8 @@ export async function runWorker(config: Config): Promise<void> {
       handler: createOpsApp({
         metrics,
         readiness: [{ name: 'redis', check: () => workerConnection.status === 'ready' }],
+        opsToken: config.opsToken,
+        queues: [role.rollouts.queue],
       }),
     }),
   );

@@ -1,5 +1,8 @@
 import express, { type Request, type Response } from 'express';
 import type { Metrics } from '../observability/metrics.js';
+import type { BoardQueue } from '../queue/queue-board.js';
+import { opsAuth } from './ops-auth.js';
+import { QUEUE_BOARD_PATH, createQueueBoardRouter } from './queue-board-router.js';
 
 /** A named check for `/readyz`: resolves true when the dependency can serve. */
 export interface ReadinessCheck {
@@ -10,11 +13,19 @@ export interface ReadinessCheck {
 export interface OpsAppDeps {
   metrics: Metrics;
   readiness: readonly ReadinessCheck[];
+  /**
+   * `CVM_OPS_TOKEN`: required (bearer, or basic-auth password) by `/metrics` and the queue board.
+   * Undefined: those routes answer 404; `/healthz` and `/readyz` stay open either way.
+   */
+  opsToken?: string | undefined;
+  /** The BullMQ queues the board at `/admin/queues` shows, read-only. None: no board. */
+  queues?: readonly BoardQueue[];
 }
 
 /**
- * The ops port's app: `/healthz` (the process runs), `/readyz` (its dependencies answer) and
- * `/metrics` (Prometheus). The REST API, dashboard and queue board join it in later issues.
+ * The ops port's app: `/healthz` (the process runs) and `/readyz` (its dependencies answer), open
+ * for kubelet probes; `/metrics` (Prometheus) and the queue board (`/admin/queues`) behind the ops
+ * token (`opsAuth`). The REST API and dashboard join it in later issues, behind the same token.
  */
 export function createOpsApp(deps: OpsAppDeps): express.Express {
   const app = express();
@@ -33,10 +44,14 @@ export function createOpsApp(deps: OpsAppDeps): express.Express {
       .status(ready ? 200 : 503)
       .json({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) });
   });
-  app.get('/metrics', async (_request: Request, response: Response) => {
+  const auth = opsAuth(deps.opsToken);
+  app.get('/metrics', auth, async (_request: Request, response: Response) => {
     response
       .set('content-type', deps.metrics.registry.contentType)
       .send(await deps.metrics.registry.metrics());
   });
+  if (deps.queues !== undefined && deps.queues.length > 0) {
+    app.use(QUEUE_BOARD_PATH, auth, createQueueBoardRouter(deps.queues, QUEUE_BOARD_PATH));
+  }
   return app;
 }

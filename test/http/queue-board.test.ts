@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOpsApp } from '../../src/http/ops-app.js';
+import { Metrics } from '../../src/observability/metrics.js';
+import { createLogger } from '../../src/observability/logger.js';
+import {
+  closeConnection,
+  createProducerConnection,
+  waitForReady,
+  type Redis,
+} from '../../src/queue/connections.js';
+import { PushEventQueue } from '../../src/queue/push-event-queue.js';
+import { RolloutQueue } from '../../src/queue/rollout-queue.js';
+
+const REDIS_URL = process.env.CVM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const TOKEN = 'board-token-0123456789abcdef';
+const prefix = `test-board-${randomUUID().slice(0, 8)}`;
+
+let connection: Redis;
+let pushEvents: PushEventQueue;
+let rollouts: RolloutQueue;
+
+beforeAll(async () => {
+  connection = createProducerConnection({
+    url: REDIS_URL,
+    connectTimeoutMs: 2_000,
+    logger: createLogger({ level: 'silent' }),
+    name: 'test-queue-board',
+  });
+  await waitForReady(connection, 5_000);
+  pushEvents = new PushEventQueue({ connection, prefix });
+  rollouts = new RolloutQueue({ connection, prefix });
+  await pushEvents.enqueue(
+    ['prod', 'staging'].map((tag) => ({
+      kind: 'push' as const,
+      registry: 'ghcr.io',
+      repository: 'acme/api',
+      tag,
+      source: 'ghcr' as const,
+      sourceEventId: `delivery-${tag}`,
+      receivedAt: new Date().toISOString(),
+    })),
+  );
+  await rollouts.enqueue({
+    namespace: 'shop',
+    name: 'api',
+    uid: randomUUID(),
+    trigger: { kind: 'push', source: 'ghcr', receivedAt: new Date().toISOString() },
+  });
+});
+
+afterAll(async () => {
+  for (const queue of [pushEvents.queue, rollouts.queue]) await queue.obliterate({ force: true });
+  await pushEvents.close();
+  await rollouts.close();
+  await closeConnection(connection);
+});
+
+const opsApp = (opsToken: string | undefined) =>
+  createOpsApp({
+    metrics: new Metrics({ defaultMetrics: false }),
+    readiness: [],
+    opsToken,
+    queues: [pushEvents.queue, rollouts.queue],
+  });
+
+/** The board page's own script and stylesheet paths, relative to its `<base href>`. */
+const assetsOf = (html: string) =>
+  [...html.matchAll(/(?:src|href)="(static\/[^"]+\.(?:js|css))"/g)].map((m) => m[1]!);
+
+describe('the queue board at /admin/queues', () => {
+  it('asks a browser for credentials', async () => {
+    const response = await request(opsApp(TOKEN)).get('/admin/queues').expect(401);
+    expect(response.headers['www-authenticate']).toMatch(/^Basic realm="cvm"/);
+  });
+
+  it('serves its page with basic auth, based at its mount path', async () => {
+    const response = await request(opsApp(TOKEN))
+      .get('/admin/queues')
+      .auth('operator', TOKEN)
+      .expect(200);
+    expect(response.headers['content-type']).toMatch(/^text\/html/);
+    expect(response.text).toMatch(/<base href="\/admin\/queues\/" ?\/?>/);
+    expect(response.headers['x-powered-by']).toBeUndefined();
+  });
+
+  it('serves its scripts and styles only with credentials', async () => {
+    const ops = opsApp(TOKEN);
+    const page = await request(ops).get('/admin/queues').auth('operator', TOKEN).expect(200);
+    const assets = assetsOf(page.text);
+    expect(assets.some((a) => a.endsWith('.js'))).toBe(true);
+    expect(assets.some((a) => a.endsWith('.css'))).toBe(true);
+    for (const asset of assets) {
+      await request(ops).get(`/admin/queues/${asset}`).expect(401);
+      await request(ops).get(`/admin/queues/${asset}`).auth('operator', TOKEN).expect(200);
+    }
+  });
+
+  it('lists push-events and rollouts with their job counts, read-only', async () => {
+    const response = await request(opsApp(TOKEN))
+      .get('/admin/queues/api/queues')
+      .set('authorization', `Bearer ${TOKEN}`)
+      .expect(200);
+    const queues = response.body.queues as {
+      name: string;
+      counts: Record<string, number>;
+      readOnlyMode: boolean;
+      allowRetries: boolean;
+      description?: string;
+    }[];
+    expect(queues.map((q) => q.name).sort()).toEqual(['push-events', 'rollouts']);
+    const byName = Object.fromEntries(queues.map((q) => [q.name, q]));
+    expect(byName['push-events']).toMatchObject({
+      counts: expect.objectContaining({ waiting: 2 }),
+      readOnlyMode: true,
+      allowRetries: false,
+      description: expect.stringContaining('PushEvent'),
+    });
+    expect(byName.rollouts).toMatchObject({
+      counts: expect.objectContaining({ waiting: 1 }),
+      readOnlyMode: true,
+      allowRetries: false,
+    });
+  });
+
+  it('refuses to pause a queue, and the queue keeps running', async () => {
+    const response = await request(opsApp(TOKEN))
+      .put('/admin/queues/api/queues/rollouts/pause')
+      .auth('operator', TOKEN)
+      .expect(405);
+    expect(response.body).toEqual({ error: { key: 'ERRORS.QUEUE_READ_ONLY' } });
+    expect(await rollouts.queue.isPaused()).toBe(false);
+  });
+
+  it('refuses to empty a queue, and its jobs stay', async () => {
+    await request(opsApp(TOKEN))
+      .put('/admin/queues/api/queues/push-events/empty')
+      .auth('operator', TOKEN)
+      .expect(405);
+    expect(await pushEvents.queue.getWaitingCount()).toBe(2);
+  });
+
+  it('is disabled (404) when CVM_OPS_TOKEN is unset, for its page, assets and API', async () => {
+    const ops = opsApp(undefined);
+    for (const path of ['/admin/queues', '/admin/queues/api/queues']) {
+      const response = await request(ops).get(path).auth('operator', TOKEN).expect(404);
+      expect(response.body).toMatchObject({ error: 'disabled' });
+    }
+  });
+
+  it('is not served when the process has no queues', async () => {
+    const ops = createOpsApp({
+      metrics: new Metrics({ defaultMetrics: false }),
+      readiness: [],
+      opsToken: TOKEN,
+    });
+    await request(ops).get('/admin/queues').auth('operator', TOKEN).expect(404);
+  });
+});
