@@ -1,60 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpsApp } from '../../src/http/ops-app.js';
 import { Metrics } from '../../src/observability/metrics.js';
-import { createLogger } from '../../src/observability/logger.js';
-import {
-  closeConnection,
-  createProducerConnection,
-  waitForReady,
-  type Redis,
-} from '../../src/queue/connections.js';
-import { PushEventQueue } from '../../src/queue/push-event-queue.js';
-import { RolloutQueue } from '../../src/queue/rollout-queue.js';
+import { openBoardQueues, type BoardQueues } from './board-queues.js';
 
-const REDIS_URL = process.env.CVM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const TOKEN = 'board-token-0123456789abcdef';
-const prefix = `test-board-${randomUUID().slice(0, 8)}`;
 
-let connection: Redis;
-let pushEvents: PushEventQueue;
-let rollouts: RolloutQueue;
-
+let queues: BoardQueues;
 beforeAll(async () => {
-  connection = createProducerConnection({
-    url: REDIS_URL,
-    connectTimeoutMs: 2_000,
-    logger: createLogger({ level: 'silent' }),
-    name: 'test-queue-board',
-  });
-  await waitForReady(connection, 5_000);
-  pushEvents = new PushEventQueue({ connection, prefix });
-  rollouts = new RolloutQueue({ connection, prefix });
-  await pushEvents.enqueue(
-    ['prod', 'staging'].map((tag) => ({
-      kind: 'push' as const,
-      registry: 'ghcr.io',
-      repository: 'acme/api',
-      tag,
-      source: 'ghcr' as const,
-      sourceEventId: `delivery-${tag}`,
-      receivedAt: new Date().toISOString(),
-    })),
-  );
-  await rollouts.enqueue({
-    namespace: 'shop',
-    name: 'api',
-    uid: randomUUID(),
-    trigger: { kind: 'push', source: 'ghcr', receivedAt: new Date().toISOString() },
-  });
+  queues = await openBoardQueues('board');
 });
-
 afterAll(async () => {
-  for (const queue of [pushEvents.queue, rollouts.queue]) await queue.obliterate({ force: true });
-  await pushEvents.close();
-  await rollouts.close();
-  await closeConnection(connection);
+  await queues.close();
 });
 
 const opsApp = (opsToken: string | undefined) =>
@@ -62,7 +19,7 @@ const opsApp = (opsToken: string | undefined) =>
     metrics: new Metrics({ defaultMetrics: false }),
     readiness: [],
     opsToken,
-    queues: [pushEvents.queue, rollouts.queue],
+    queues: [queues.pushEvents.queue, queues.rollouts.queue],
   });
 
 /** The board page's own script and stylesheet paths, relative to its `<base href>`. */
@@ -102,15 +59,15 @@ describe('the queue board at /admin/queues', () => {
       .get('/admin/queues/api/queues')
       .set('authorization', `Bearer ${TOKEN}`)
       .expect(200);
-    const queues = response.body.queues as {
+    const listed = response.body.queues as {
       name: string;
       counts: Record<string, number>;
       readOnlyMode: boolean;
       allowRetries: boolean;
       description?: string;
     }[];
-    expect(queues.map((q) => q.name).sort()).toEqual(['push-events', 'rollouts']);
-    const byName = Object.fromEntries(queues.map((q) => [q.name, q]));
+    expect(listed.map((q) => q.name).sort()).toEqual(['push-events', 'rollouts']);
+    const byName = Object.fromEntries(listed.map((q) => [q.name, q]));
     expect(byName['push-events']).toMatchObject({
       counts: expect.objectContaining({ waiting: 2 }),
       readOnlyMode: true,
@@ -130,7 +87,7 @@ describe('the queue board at /admin/queues', () => {
       .auth('operator', TOKEN)
       .expect(405);
     expect(response.body).toEqual({ error: { key: 'ERRORS.QUEUE_READ_ONLY' } });
-    expect(await rollouts.queue.isPaused()).toBe(false);
+    expect(await queues.rollouts.queue.isPaused()).toBe(false);
   });
 
   it('refuses to empty a queue, and its jobs stay', async () => {
@@ -138,7 +95,7 @@ describe('the queue board at /admin/queues', () => {
       .put('/admin/queues/api/queues/push-events/empty')
       .auth('operator', TOKEN)
       .expect(405);
-    expect(await pushEvents.queue.getWaitingCount()).toBe(2);
+    expect(await queues.pushEvents.queue.getWaitingCount()).toBe(2);
   });
 
   it('is disabled (404) when CVM_OPS_TOKEN is unset, for its page, assets and API', async () => {
