@@ -239,6 +239,51 @@ export const CONFIG_KEYS = {
     secret: 'none',
     schema: integer(100, 60_000),
   }),
+  pollTickMs: key({
+    env: 'CVM_POLL_TICK_MS',
+    description: 'How often the leader looks for repo:tags whose poll is due.',
+    unit: 'milliseconds',
+    default: '1000',
+    secret: 'none',
+    schema: integer(100, 600_000),
+  }),
+  pollMaxPerTick: key({
+    env: 'CVM_POLL_MAX_PER_TICK',
+    description:
+      'Most registry polls started in one tick; the rest wait for the next tick (spreads polls over time).',
+    unit: 'requests',
+    default: '20',
+    secret: 'none',
+    schema: integer(1, 10_000),
+  }),
+  driftCheckSeconds: key({
+    env: 'CVM_DRIFT_CHECK_SECONDS',
+    description:
+      "How often the leader compares the selected workloads with each CV's current image.",
+    unit: 'seconds',
+    default: '30',
+    secret: 'none',
+    schema: integer(1, 86_400),
+  }),
+  leaseNamespace: key({
+    env: 'CVM_LEASE_NAMESPACE',
+    description: 'Namespace of the coordination.k8s.io Lease that elects the reconciler leader.',
+    unit: 'namespace',
+    default: 'default',
+    secret: 'none',
+    schema: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: 'must be a namespace name' }),
+  }),
+  leaseDurationSeconds: key({
+    env: 'CVM_LEASE_DURATION_SECONDS',
+    description:
+      'How long a reconciler leader holds the Lease without renewing it; another takes over after it.',
+    unit: 'seconds',
+    default: '15',
+    secret: 'none',
+    schema: integer(2, 600),
+  }),
   registryAuthFile: key({
     env: 'CVM_REGISTRY_AUTH_FILE',
     description:

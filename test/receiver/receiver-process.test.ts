@@ -10,6 +10,7 @@ import { waitFor } from '../support/wait-for.js';
 
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const SECRET = 'process-test-secret-0123456789';
+const OPS_TOKEN = 'process-test-ops-token-0123456789';
 const prefix = `test-${randomUUID().slice(0, 8)}`;
 const queue = new Queue('push-events', { connection: { url: MACHINE_REDIS_URL }, prefix });
 
@@ -33,6 +34,7 @@ describe('cvm receiver (the process)', () => {
         CVM_LISTEN_HOST: '127.0.0.1',
         CVM_QUEUE_PREFIX: prefix,
         CVM_GENERIC_SECRETS: SECRET,
+        CVM_OPS_TOKEN: OPS_TOKEN,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -64,11 +66,17 @@ describe('cvm receiver (the process)', () => {
         }),
       ]);
 
-      const metrics = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
+      expect((await fetch(`http://127.0.0.1:${opsPort}/metrics`)).status).toBe(401);
+      const metrics = await (
+        await fetch(`http://127.0.0.1:${opsPort}/metrics`, {
+          headers: { authorization: `Bearer ${OPS_TOKEN}` },
+        })
+      ).text();
       expect(metrics).toContain(
         'cvm_webhook_requests_total{source="generic",outcome="accepted"} 1',
       );
       expect(out).not.toContain(SECRET);
+      expect(out).not.toContain(OPS_TOKEN);
     } finally {
       proc.kill('SIGTERM');
       const [code] = (await once(proc, 'exit')) as [number | null];

@@ -167,7 +167,11 @@ describe('ECR → EventBridge → SQS → push-events (CloudFormation stack depl
         },
         'the job after Redis came back',
         { timeoutMs: 20_000 },
-      );
+      ).catch((error: Error) => {
+        throw new Error(
+          `${error.message}; redis ${parts.connection.status}; log: ${parts.logs.map((l) => l.msg).join(' | ')}`,
+        );
+      });
       expect(jobs.map((j) => j.data.tag)).toEqual(['staging']);
       await waitFor(async () => (await messagesIn(queueUrl)) === 0, 'the message to be deleted');
     } finally {
