@@ -9,13 +9,18 @@ export type LeaseDecision =
   | { action: 'follow'; holder: string; expiresAtMs: number }
   | { action: 'take'; transition: boolean };
 
+/** The fields a decision needs; client-node 1.4 returns `renewTime` as a string although typed Date. */
+export type LeaseSpecAsRead = Pick<V1LeaseSpec, 'holderIdentity' | 'leaseDurationSeconds'> & {
+  renewTime?: unknown;
+};
+
 /**
  * Decides from a Lease's spec whether `identity` may take it at `nowMs`. The lease's own
  * `leaseDurationSeconds` counts (the holder chose it), `fallbackDurationSeconds` only when it is
  * missing. A holder without a parseable `renewTime` has nothing to renew, so it can be taken. Pure.
  */
 export function decideLease(
-  spec: V1LeaseSpec | undefined,
+  spec: LeaseSpecAsRead | undefined,
   identity: string,
   nowMs: number,
   fallbackDurationSeconds: number,
