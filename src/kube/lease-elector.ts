@@ -68,9 +68,10 @@ type Attempt =
  * the margin. API errors never throw: they are logged and retried.
  *
  * `start()` resolves after the first attempt (at most `requestTimeoutMs`); `isLeader()` then
- * tells its outcome. `stop()` is idempotent: it ends the loop, calls `onStoppedLeading` if
- * leading and then releases the Lease (empty holder, 1 s duration) so a follower takes over on
- * its next attempt instead of waiting for the lease to expire.
+ * tells its outcome. `stop()` is idempotent: it ends the loop, calls (and awaits)
+ * `onStoppedLeading` if leading and only then releases the Lease (empty holder, 1 s duration), so
+ * the work has stopped before a follower takes over on its next attempt instead of waiting for
+ * the lease to expire. A release that fails is logged; the lease then simply expires.
  */
 export class LeaseElector implements Runnable {
   readonly name = 'lease-elector';
@@ -270,6 +271,7 @@ export class LeaseElector implements Runnable {
     if (this.#leading === leading) return;
     this.#leading = leading;
     if (leading) this.#log.info({ reason }, 'leadership acquired');
+    else if (this.#stopping.signal.aborted) this.#log.info({ reason }, 'leadership given up');
     else this.#log.warn({ reason }, 'leadership lost');
     const callback = leading ? this.#options.onStartedLeading : this.#options.onStoppedLeading;
     const which = leading ? 'onStartedLeading' : 'onStoppedLeading';
