@@ -4,8 +4,7 @@ import { containerVersionCrdYaml } from '../api/crd.js';
 import { describeConfig, type ConfigValue } from '../config/config.js';
 import { CliExit, ExitCode } from './cli-exit.js';
 import { loadConfigOrExit } from './load-config.js';
-import { receiverCommand } from './receiver-command.js';
-import { workerCommand } from './worker-command.js';
+import { roleCommands } from './role-commands.js';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -67,8 +66,7 @@ export function buildProgram(io: CliIo): Command {
     .action(() => io.out(`cvm ${packageVersion()} (node ${process.version})\n`));
   program.addCommand(configCommand(io));
   program.addCommand(manifestsCommand(io));
-  program.addCommand(receiverCommand(io.env));
-  program.addCommand(workerCommand(io.env));
+  for (const command of roleCommands(io.env)) program.addCommand(command);
   return program;
 }
 

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Outcome label of a webhook request or SQS message. */
 export type IntakeOutcome =
@@ -88,6 +88,19 @@ export class Metrics {
     name: 'cvm_registry_requests_total',
     help: 'Requests to registries by host, method and outcome.',
     labelNames: ['registry', 'method', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly polls = new Counter({
+    name: 'cvm_polls_total',
+    help: 'Registry polls of due repo:tags by outcome (unchanged, changed, missing, rate-limited, error).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly leader = new Gauge({
+    name: 'cvm_reconciler_leader',
+    help: '1 while this process holds the reconciler Lease.',
     registers: [this.registry],
   });
 

@@ -1,3 +1,4 @@
+import { targetKey } from '../reconciler/poll-decision.js';
 import type { PushSource, RawDelivery, Normalizer } from '../events/push-event.js';
 import { MalformedEventError } from '../events/push-event.js';
 import type { Logger } from '../observability/logger.js';
@@ -18,6 +19,11 @@ export interface IngestDeps {
   sink: PushEventSink;
   metrics: Metrics;
   logger: Logger;
+  /**
+   * Where the poller learns that a `repo:tag` heard from its registry, so that it does not poll it
+   * (DESIGN §5). Best effort: a failed write costs at most one poll.
+   */
+  pollState?: { recordEvent(target: string, atMs: number): Promise<void> };
 }
 
 /**
@@ -55,6 +61,16 @@ export class Ingest {
         'enqueue failed',
       );
       return { status: 'unavailable', message: 'the event queue is unavailable' };
+    }
+    const pollState = this.deps.pollState;
+    if (pollState) {
+      await Promise.all(
+        normalized.events.map((e) =>
+          pollState
+            .recordEvent(targetKey(e.registry, e.repository, e.tag), Date.parse(e.receivedAt))
+            .catch(() => undefined),
+        ),
+      );
     }
     for (const outcome of outcomes) {
       if (outcome.duplicate) this.deps.metrics.duplicatesDropped.inc({ source });

@@ -16,6 +16,8 @@ export interface ReceiverRoleDeps {
   logger: Logger;
   metrics: Metrics;
   sink: PushEventSink;
+  /** Records push-event times for the poller (`RedisPollState`). */
+  pollState?: { recordEvent(target: string, atMs: number): Promise<void> };
   /** Default 0.0.0.0. */
   host?: string;
 }
@@ -35,7 +37,12 @@ export function regionOfQueueUrl(queueUrl: string): string | undefined {
 /** The receiver's intake: webhook server and, when a queue URL is configured, the SQS consumer. */
 export function createReceiverRole(deps: ReceiverRoleDeps): ReceiverRole {
   const logger = deps.logger.child({ component: 'receiver' });
-  const ingest = new Ingest({ sink: deps.sink, metrics: deps.metrics, logger });
+  const ingest = new Ingest({
+    sink: deps.sink,
+    metrics: deps.metrics,
+    logger,
+    ...(deps.pollState ? { pollState: deps.pollState } : {}),
+  });
   const sources = webhookSources(deps.config);
   const enabled = sources.filter((s) => s.secrets.length > 0).map((s) => s.source);
   logger.info({ sources: enabled }, 'webhook sources enabled');

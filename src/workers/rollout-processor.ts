@@ -168,7 +168,12 @@ export class RolloutProcessor {
     }
     const atDigest = plans.every((action) => action !== 'patch');
     if (!resuming && atDigest && cv.status?.currentDigest === resolved.digest) {
-      if (Object.keys(lastEvent).length > 0) await writeStatus(this.deps, cv, lastEvent);
+      if (
+        Object.keys(lastEvent).length > 0 ||
+        cv.status?.observedGeneration !== cv.metadata.generation
+      ) {
+        await writeStatus(this.deps, cv, lastEvent);
+      }
       return 'Unchanged';
     }
 

@@ -42,7 +42,7 @@ describe('cvm receiver (the process)', () => {
     proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     proc.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
     try {
-      await waitFor(() => out.includes('"msg":"receiver started"'), 'the receiver to start');
+      await waitFor(() => out.includes('"msg":"cvm started"'), 'the receiver to start');
       await waitFor(
         async () => (await fetch(`http://127.0.0.1:${opsPort}/readyz`)).status === 200,
         'readiness',

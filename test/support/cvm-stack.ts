@@ -14,10 +14,13 @@ import {
   waitForReady,
 } from '../../src/queue/connections.js';
 import { PushEventQueue } from '../../src/queue/push-event-queue.js';
+import { RedisPollState } from '../../src/queue/poll-state.js';
+import { RolloutQueue } from '../../src/queue/rollout-queue.js';
+import { createReconcilerRole } from '../../src/reconciler/reconciler-role.js';
 import { Ingest } from '../../src/receiver/ingest.js';
 import { webhookSources } from '../../src/receiver/sources.js';
 import { createWebhookApp } from '../../src/receiver/webhook-app.js';
-import { registryClientsFor } from '../../src/cli/worker-command.js';
+import { registryClientsFor } from '../../src/cli/run-roles.js';
 import type { RegistryClients } from '../../src/registry/registry-clients.js';
 import { createWorkerRole } from '../../src/workers/worker-role.js';
 import { kubectl } from '../kube-emulator/controllers/kubectl.js';
@@ -34,6 +37,10 @@ export const GENERIC_SECRET = 'stack-generic-secret-0123456789';
 export interface StackOptions {
   /** Start workers in this process (default true); false when a test runs `cvm worker` processes. */
   workers?: boolean;
+  /** Start the (leader-elected) reconciler in this process too. Default false. */
+  reconciler?: boolean;
+  /** Send registry notifications to the receiver (default true); false for "no webhooks". */
+  notifications?: boolean;
   /** Emulated seconds per real second in the emulator. Default 10. */
   timeScale?: number;
   podReadySeconds?: number;
@@ -87,7 +94,8 @@ export async function startCvmStack(options: StackOptions = {}) {
   const producer = createProducerConnection({ ...connection, name: 'e2e-producer' });
   await waitForReady(producer, 5_000);
   const pushEvents = new PushEventQueue({ connection: producer, prefix });
-  const ingest = new Ingest({ sink: pushEvents, metrics, logger });
+  const pollState = new RedisPollState(producer, prefix);
+  const ingest = new Ingest({ sink: pushEvents, metrics, logger, pollState });
   const receiver = new HttpServer({
     name: 'receiver',
     port: 0,
@@ -111,15 +119,26 @@ export async function startCvmStack(options: StackOptions = {}) {
   });
   await receiver.start(); // the registry's notifications need its URL
   lifecycle.add({ name: 'receiver', start: () => Promise.resolve(), stop: () => receiver.stop() });
-  const registry = await DockerRegistry.start({
-    url: `${receiver.url}/webhooks/distribution`,
-    headers: { Authorization: [`Bearer ${NOTIFY_TOKEN}`] },
-  });
+  const registry = await DockerRegistry.start(
+    options.notifications === false
+      ? undefined
+      : {
+          url: `${receiver.url}/webhooks/distribution`,
+          headers: { Authorization: [`Bearer ${NOTIFY_TOKEN}`] },
+        },
+  );
   const registries = options.registries
     ? options.registries(registry)
     : registryClientsFor(config, metrics);
+  const kube = createKubeAdapters({ kubeconfigPath: emulator.kubeconfigPath, logger });
+  lifecycle.add(kube.index);
+  const rolloutSink = new RolloutQueue({ connection: producer, prefix });
+  lifecycle.add({
+    name: 'rollout-sink',
+    start: () => Promise.resolve(),
+    stop: () => rolloutSink.close(),
+  });
   if (options.workers ?? true) {
-    const kube = createKubeAdapters({ kubeconfigPath: emulator.kubeconfigPath, logger });
     const role = createWorkerRole({
       config,
       logger,
@@ -127,6 +146,21 @@ export async function startCvmStack(options: StackOptions = {}) {
       kube,
       registries,
       workerConnection,
+      producerConnection: producer,
+    });
+    for (const component of role.components) if (component !== kube.index) lifecycle.add(component);
+  }
+  if (options.reconciler) {
+    const role = createReconcilerRole({
+      config,
+      logger,
+      metrics,
+      source: kube.index,
+      store: kube.store,
+      workloads: kube.workloads,
+      events: kube.events,
+      registries,
+      rollouts: rolloutSink,
       producerConnection: producer,
     });
     for (const component of role.components) lifecycle.add(component);
@@ -144,6 +178,7 @@ export async function startCvmStack(options: StackOptions = {}) {
     receiver,
     metrics,
     logs,
+    pollState,
     kubectl: k,
     /** Pushes a fresh one-layer image as `repo:<tag>` for each tag; returns its manifest digest. */
     push(tags: string[], image: OciImageOptions & { content?: string } = {}): string {

@@ -25,6 +25,7 @@ export interface RegistryNotifications {
 export class DockerRegistry {
   #process: ChildProcess | undefined;
   #stderr = '';
+  #accessLog: string[] = [];
   private constructor(readonly port: number) {}
 
   /** `127.0.0.1:<port>`, the registry host in image references and events. */
@@ -40,7 +41,7 @@ export class DockerRegistry {
     const dir = mkdtempSync(join(tmpdir(), 'cvm-registry-'));
     const config = {
       version: 0.1,
-      log: { level: 'warn', accesslog: { disabled: true } },
+      log: { level: 'warn', accesslog: { disabled: false } },
       storage: { filesystem: { rootdirectory: join(dir, 'data') }, delete: { enabled: true } },
       http: { addr: registry.host, secret: 'test-secret' },
       ...(options.htpasswd
@@ -66,9 +67,15 @@ export class DockerRegistry {
     const configPath = join(dir, 'config.yml');
     writeFileSync(configPath, stringify(config));
     registry.#process = spawn('docker-registry', ['serve', configPath], {
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     registry.#process.stderr?.on('data', (chunk: Buffer) => (registry.#stderr += chunk.toString()));
+    let partial = '';
+    registry.#process.stdout?.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      registry.#accessLog.push(...lines.filter(Boolean));
+    });
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
       try {
@@ -82,6 +89,18 @@ export class DockerRegistry {
     }
     await registry.stop();
     throw new Error(`docker-registry did not start: ${registry.#stderr.slice(-500)}`);
+  }
+
+  /**
+   * Requests the registry itself logged (its access log), optionally only those whose request
+   * line matches: what cvm cost the registry, counted at the registry.
+   */
+  requests(filter?: RegExp): { method: string; path: string; userAgent: string; at: string }[] {
+    return this.#accessLog
+      .map((line) => /\[([^\]]+)\] "(\w+) (\S+) [^"]*" \d+ \d+ "[^"]*" "([^"]*)"/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ at: m[1]!, method: m[2]!, path: m[3]!, userAgent: m[4]! }))
+      .filter((r) => !filter || filter.test(`${r.method} ${r.path}`));
   }
 
   async stop(): Promise<void> {

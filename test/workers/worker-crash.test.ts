@@ -47,7 +47,7 @@ async function startWorker(): Promise<{ proc: ChildProcess; output: () => string
   let out = '';
   proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  await waitFor(() => out.includes('"msg":"worker started"'), 'the worker to start', {
+  await waitFor(() => out.includes('"msg":"cvm started"'), 'the worker to start', {
     timeoutMs: 20_000,
   });
   return { proc, output: () => out };

@@ -1,0 +1,165 @@
+import { readFileSync } from 'node:fs';
+import type { Config } from '../config/config.js';
+import { createOpsApp } from '../http/ops-app.js';
+import { createKubeAdapters } from '../kube/kube-adapters.js';
+import { HttpServer } from '../lifecycle/http-server.js';
+import { Lifecycle } from '../lifecycle/lifecycle.js';
+import type { Runnable } from '../lifecycle/runnable.js';
+import { handleSignals } from '../lifecycle/signals.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { Metrics } from '../observability/metrics.js';
+import {
+  closeConnection,
+  createProducerConnection,
+  createWorkerConnection,
+} from '../queue/connections.js';
+import { PushEventQueue } from '../queue/push-event-queue.js';
+import { RedisPollState } from '../queue/poll-state.js';
+import { RolloutQueue } from '../queue/rollout-queue.js';
+import { createReconcilerRole } from '../reconciler/reconciler-role.js';
+import { createReceiverRole } from '../receiver/receiver-role.js';
+import { dockerConfigLookup } from '../registry/docker-config.js';
+import { RegistryClients } from '../registry/registry-clients.js';
+import { createWorkerRole } from '../workers/worker-role.js';
+
+export interface Roles {
+  receiver: boolean;
+  worker: boolean;
+  reconciler: boolean;
+}
+
+/** Registry clients from the configuration, counting requests into the metrics. */
+export function registryClientsFor(config: Config, metrics: Metrics): RegistryClients {
+  const credentials = config.registryAuthFile
+    ? dockerConfigLookup([readFileSync(config.registryAuthFile, 'utf8')])
+    : () => undefined;
+  const onRequest = (registry: string, method: string, outcome: string) =>
+    metrics.registryRequests.inc({ registry, method, outcome });
+  return new RegistryClients({
+    oci: { credentials, onRequest },
+    ecr: { ...(config.ecrEndpoint ? { endpoint: config.ecrEndpoint } : {}), oci: { onRequest } },
+  });
+}
+
+const idle = (name: string, stop: () => Promise<void> | void): Runnable => ({
+  name,
+  start: () => Promise.resolve(),
+  stop: async () => {
+    await stop();
+  },
+});
+
+/**
+ * The one composition root of every cvm process (STYLE.md): `cvm serve` runs all roles, `cvm
+ * receiver|worker|reconciler` one each. Start order: connections, queues, the CV informer, the ops
+ * port, workers, the reconciler, and intake last; stop runs backwards, so intake stops first and
+ * Redis closes last. Resolves once everything started; the signal handler ends the process.
+ */
+export async function runRoles(
+  config: Config,
+  roles: Roles,
+  logger: Logger = createLogger({ level: config.logLevel, name: 'cvm' }),
+): Promise<Lifecycle> {
+  const metrics = new Metrics();
+  const connection = {
+    url: config.redisUrl,
+    connectTimeoutMs: config.redisConnectTimeoutMs,
+    logger,
+  };
+  const producer = createProducerConnection({ ...connection, name: 'cvm-producer' });
+  const lifecycle = new Lifecycle({ logger, stopTimeoutMs: config.shutdownTimeoutMs });
+  lifecycle.add(idle('redis-producer', () => closeConnection(producer)));
+
+  const pushEvents = new PushEventQueue({ connection: producer, prefix: config.queuePrefix });
+  const rollouts = new RolloutQueue({ connection: producer, prefix: config.queuePrefix });
+  lifecycle.add(
+    idle('queues', async () => {
+      await Promise.all([pushEvents.close(), rollouts.close()]);
+    }),
+  );
+
+  const needsKube = roles.worker || roles.reconciler;
+  const kube = needsKube
+    ? createKubeAdapters({
+        ...(config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : {}),
+        logger,
+      })
+    : undefined;
+  const registries = needsKube ? registryClientsFor(config, metrics) : undefined;
+  if (registries) lifecycle.add(idle('registries', () => registries.stop()));
+  if (kube) lifecycle.add(kube.index);
+
+  const workerConnection = roles.worker
+    ? createWorkerConnection({ ...connection, name: 'cvm-worker' })
+    : undefined;
+  if (workerConnection)
+    lifecycle.add(idle('redis-worker', () => closeConnection(workerConnection)));
+
+  lifecycle.add(
+    new HttpServer({
+      name: 'ops-server',
+      port: config.opsPort,
+      host: config.listenHost,
+      handler: createOpsApp({
+        metrics,
+        readiness: [{ name: 'redis', check: () => producer.status === 'ready' }],
+        opsToken: config.opsToken,
+        queues: [pushEvents.queue, rollouts.queue],
+      }),
+    }),
+  );
+
+  if (roles.worker && kube && registries && workerConnection) {
+    const role = createWorkerRole({
+      config,
+      logger,
+      metrics,
+      kube,
+      registries,
+      workerConnection,
+      producerConnection: producer,
+      ...(config.cosignPublicKeyFile
+        ? { cosignPublicKey: readFileSync(config.cosignPublicKeyFile, 'utf8') }
+        : {}),
+    });
+    // The informer is already in the lifecycle; the role's other parts follow it.
+    for (const component of role.components) if (component !== kube.index) lifecycle.add(component);
+  }
+  if (roles.reconciler && kube && registries) {
+    const role = createReconcilerRole({
+      config,
+      logger,
+      metrics,
+      source: kube.index,
+      store: kube.store,
+      workloads: kube.workloads,
+      events: kube.events,
+      registries,
+      rollouts,
+      producerConnection: producer,
+    });
+    for (const component of role.components) lifecycle.add(component);
+  }
+  if (roles.receiver) {
+    const role = createReceiverRole({
+      config,
+      logger,
+      metrics,
+      sink: pushEvents,
+      pollState: new RedisPollState(producer, config.queuePrefix),
+      host: config.listenHost,
+    });
+    for (const component of role.components) lifecycle.add(component);
+  }
+  handleSignals(lifecycle, { logger, exit: (code) => process.exit(code) });
+  await lifecycle.start();
+  logger.info(
+    {
+      roles,
+      opsPort: config.opsPort,
+      webhookPort: roles.receiver ? config.webhookPort : undefined,
+    },
+    'cvm started',
+  );
+  return lifecycle;
+}

@@ -1,0 +1,104 @@
+import { Reason } from '../api/conditions.js';
+import { validateSpec } from '../api/validate.js';
+import type { Runnable } from '../lifecycle/runnable.js';
+import type { Logger } from '../observability/logger.js';
+import type { RolloutSink } from '../queue/rollout-queue.js';
+import { blockedConditions, writeStatus } from '../workers/cv-status.js';
+import type {
+  ContainerVersionStore,
+  EventRecorder,
+  StoredContainerVersion,
+} from '../workers/ports.js';
+
+/** What the controller needs of the CV informer. */
+export interface CvSource {
+  list(): StoredContainerVersion[];
+  onChange(
+    listener: (change: {
+      type: 'add' | 'update' | 'delete';
+      object: StoredContainerVersion;
+    }) => void,
+  ): () => void;
+}
+
+export interface CvControllerDeps {
+  source: CvSource;
+  store: ContainerVersionStore;
+  events: EventRecorder;
+  rollouts: RolloutSink;
+  logger: Logger;
+  now?: () => Date;
+}
+
+/** What to do with a CV seen by the controller; pure. */
+export function controllerAction(cv: StoredContainerVersion): 'none' | 'invalid' | 'sync' {
+  if (cv.status?.observedGeneration === cv.metadata.generation) return 'none';
+  return validateSpec(cv.spec).ok ? 'sync' : 'invalid';
+}
+
+/**
+ * The CV controller: a new or changed CV (its generation not yet observed) is synced once, by
+ * enqueueing the same rollout job a push would (the job resolves the tag and rolls out if the
+ * workloads differ, and writes `observedGeneration`); an invalid spec gets `Ready=False,
+ * InvalidSpec` with the message naming each bad field. A deleted CV patches nothing; its history
+ * ConfigMap goes with it through its ownerReference.
+ */
+export class CvController implements Runnable {
+  readonly name = 'cv-controller';
+  #unsubscribe: (() => void) | undefined;
+  readonly #inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly deps: CvControllerDeps) {}
+
+  start(): Promise<void> {
+    this.#unsubscribe = this.deps.source.onChange((change) => {
+      if (change.type !== 'delete') this.#track(this.handle(change.object));
+    });
+    for (const cv of this.deps.source.list()) this.#track(this.handle(cv));
+    return Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  async handle(cv: StoredContainerVersion): Promise<void> {
+    const action = controllerAction(cv);
+    if (action === 'none') return;
+    if (action === 'invalid') {
+      const validation = validateSpec(cv.spec);
+      const message = validation.ok ? '' : validation.message;
+      const ready = cv.status?.conditions?.find((c) => c.type === 'Ready');
+      if (
+        ready?.reason === Reason.InvalidSpec &&
+        ready.message === message &&
+        cv.status?.observedGeneration === cv.metadata.generation
+      )
+        return;
+      await writeStatus(
+        { ...this.deps, now: this.deps.now ?? (() => new Date()) },
+        cv,
+        {},
+        blockedConditions(Reason.InvalidSpec, message, cv.metadata.generation),
+      );
+      return;
+    }
+    await this.deps.rollouts.enqueue({
+      namespace: cv.metadata.namespace,
+      name: cv.metadata.name,
+      uid: cv.metadata.uid,
+      trigger: { kind: 'sync', receivedAt: (this.deps.now?.() ?? new Date()).toISOString() },
+    });
+  }
+
+  #track(work: Promise<void>): void {
+    const tracked = work
+      .catch((error: unknown) =>
+        this.deps.logger.warn({ err: { message: (error as Error).message } }, 'cv sync failed'),
+      )
+      .finally(() => this.#inFlight.delete(tracked));
+    this.#inFlight.add(tracked);
+  }
+}
