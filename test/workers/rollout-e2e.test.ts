@@ -112,7 +112,18 @@ describe('push → receiver → workers → workload (docker-registry, emulator,
     const bad = stack.push(['sha-bad0002'], { content: 'bad' });
     stack.emulator.setNeverReady([bad]);
     stack.push(['prod'], { content: 'bad' }); // same content: the same digest, now tagged prod
-    const failed = await stack.rolloutOf('bad', 'api', bad, 60_000);
+    // lastRollout says Failed as soon as the deadline passed, then RolledBack once the rollback finished.
+    const failed = await waitFor(
+      async () => {
+        const cv = await stack.containerVersion('bad', 'api');
+        return cv.status?.lastRollout?.digest === bad &&
+          cv.status.lastRollout.result === 'RolledBack'
+          ? cv
+          : undefined;
+      },
+      'the rollback of the bad digest',
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
     expect(failed.status.lastRollout, JSON.stringify(failed.status.lastRollout)).toMatchObject({
       digest: bad,
       result: 'RolledBack',
