@@ -1,0 +1,141 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../support/wait-for.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  output: string;
+}
+
+/**
+ * Runs the demo as a new user would (its own process group, as a terminal gives it), killing the
+ * whole group if it outlives `timeoutMs`. `interrupt` may send it a Ctrl-C once its output matches.
+ */
+function runDemo(
+  command: string[],
+  options: { timeoutMs: number; interruptWhen?: RegExp },
+): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(command[0]!, command.slice(1), {
+      cwd: ROOT,
+      env: { ...process.env, FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    let interrupted = false;
+    const take = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (options.interruptWhen && !interrupted && options.interruptWhen.test(output)) {
+        interrupted = true;
+        // Ctrl-C in a terminal: SIGINT to the foreground process group.
+        process.kill(-child.pid!, 'SIGINT');
+      }
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    const timer = setTimeout(() => {
+      output += `\n[test] killed after ${options.timeoutMs} ms`;
+      process.kill(-child.pid!, 'SIGKILL');
+    }, options.timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, output });
+    });
+  });
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Everything the demo said it started is gone: its HTTP ports, cvm's pid, temp files, Redis keys. */
+async function expectNothingLeft(output: string): Promise<void> {
+  const ports = [
+    ...new Set([...output.matchAll(/http:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => m[1]!)),
+  ];
+  // emulator, webhook, ops, registry
+  expect(ports.length).toBeGreaterThanOrEqual(3);
+  // The stopped processes' ports may take a moment to be released by the kernel.
+  for (const port of ports) {
+    await waitFor(async () => !(await portOpen(Number(port))), `port ${port} to be closed`, {
+      timeoutMs: 5_000,
+      intervalMs: 100,
+    });
+  }
+  const pid = /cvm serve +starting \(pid (\d+)/.exec(output)?.[1];
+  expect(pid).toBeDefined();
+  expect(alive(Number(pid))).toBe(false);
+  const tempDir = /removed its temp files \(([^)]+)\)/.exec(output)?.[1];
+  expect(tempDir).toBeDefined();
+  expect(existsSync(tempDir!)).toBe(false);
+  const prefix = /keys start with (demo-[0-9a-f]+):/.exec(output)?.[1];
+  if (prefix) {
+    const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true });
+    await redis.connect();
+    try {
+      expect(await redis.keys(`${prefix}:*`)).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+  }
+}
+
+describe('npm run demo', () => {
+  it('shows both versions pushed, patched by digest and rolled out, then exits 0 leaving nothing running', async () => {
+    const run = await runDemo(['npm', 'run', '--silent', 'demo'], { timeoutMs: 110_000 });
+    expect(run.output).not.toContain('[test] killed');
+    expect(run.code, run.output).toBe(0);
+    const out = run.output;
+    for (const version of ['sha-1a2b3c4', 'sha-5d6e7f8']) {
+      expect(out).toContain(`push of shop/api:${version} received`);
+      expect(out).toMatch(new RegExp(`/shop/api:${version}@sha256:[0-9a-f]{64}`));
+      expect(out).toMatch(new RegExp(`api +prod +${version} +True +Succeeded`));
+    }
+    expect(out).toContain('routed to ContainerVersion shop/api');
+    expect(out.match(/deployment "api" successfully rolled out/g)?.length).toBeGreaterThanOrEqual(
+      3,
+    );
+    expect(out.match(/rolled out: 2\/2 replicas updated and ready/g)).toHaveLength(2);
+    expect(out).toMatch(/sha-5d6e7f8 +Succeeded +push[\s\S]*sha-1a2b3c4 +Succeeded/);
+    expect(out).toContain('Done: nothing is left running.');
+    await expectNothingLeft(out);
+  }, 120_000);
+
+  it('Ctrl-C in the middle stops everything it started and exits 130', async () => {
+    const run = await runDemo(['node', '--import', 'tsx', 'scripts/demo.ts'], {
+      timeoutMs: 110_000,
+      interruptWhen: /routed to ContainerVersion shop\/api/,
+    });
+    expect(run.output).not.toContain('[test] killed');
+    expect(run.code, run.output).toBe(130);
+    expect(run.output).toContain('Ctrl-C: stopping everything the demo started');
+    expect(run.output).toContain('Nothing is left running.');
+    expect(run.output).not.toContain('Second Ctrl-C');
+    await expectNothingLeft(run.output);
+  }, 120_000);
+});
