@@ -1,4 +1,10 @@
-import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, sign } from 'node:crypto';
+import {
+  ecKeys,
+  pem,
+  pushSignatures as pushSignaturesTo,
+  simpleSigning as simpleSigningFor,
+} from '../support/cosign.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OciRegistryClient } from '../../src/registry/oci-registry-client.js';
 import { DockerRegistry } from '../support/docker-registry.js';
@@ -12,80 +18,13 @@ afterAll(async () => {
   await registry?.stop();
 });
 
-const sha256 = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
-const ecKeys = () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-const pem = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }).toString();
-
-async function putBlob(repository: string, data: Buffer): Promise<string> {
-  const digest = sha256(data);
-  const start = await fetch(`http://${registry.host}/v2/${repository}/blobs/uploads/`, {
-    method: 'POST',
-  });
-  expect(start.status).toBe(202);
-  const location = new URL(start.headers.get('location') ?? '', `http://${registry.host}`);
-  location.searchParams.set('digest', digest);
-  const put = await fetch(location, {
-    method: 'PUT',
-    body: data,
-    headers: { 'content-type': 'application/octet-stream' },
-  });
-  expect(put.status).toBe(201);
-  return digest;
-}
-
-/** Stores cosign key-based signatures of `digest` as `cosign sign --key` does: tag `sha256-<hex>.sig`. */
-async function pushSignatures(
+const pushSignatures = (
   repository: string,
   digest: string,
   layers: { payload: Buffer; signature: Buffer }[],
-) {
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: '',
-      os: '',
-      config: {},
-      rootfs: { type: 'layers', diff_ids: [] },
-    }),
-  );
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: {
-      mediaType: 'application/vnd.oci.image.config.v1+json',
-      size: config.length,
-      digest: await putBlob(repository, config),
-    },
-    layers: await Promise.all(
-      layers.map(async ({ payload, signature }) => ({
-        mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
-        size: payload.length,
-        digest: await putBlob(repository, payload),
-        annotations: { 'dev.cosignproject.cosign/signature': signature.toString('base64') },
-      })),
-    ),
-  };
-  const response = await fetch(
-    `http://${registry.host}/v2/${repository}/manifests/${digest.replace(':', '-')}.sig`,
-    {
-      method: 'PUT',
-      body: JSON.stringify(manifest),
-      headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
-    },
-  );
-  expect(response.status).toBe(201);
-}
-
+) => pushSignaturesTo(registry.host, repository, digest, layers);
 const simpleSigning = (repository: string, digest: string) =>
-  Buffer.from(
-    JSON.stringify({
-      critical: {
-        identity: { 'docker-reference': `${registry.host}/${repository}` },
-        image: { 'docker-manifest-digest': digest },
-        type: 'cosign container image signature',
-      },
-      optional: null,
-    }),
-  );
+  simpleSigningFor(registry.host, repository, digest);
 
 async function pushedImage(repository: string, tag: string) {
   const image = writeOciImage(tag);

@@ -46,6 +46,8 @@ export interface StackOptions {
   podReadySeconds?: number;
   /** Extra CVM_* variables for the workers' configuration. */
   env?: Record<string, string>;
+  /** PEM public key: the workers require cosign signatures made with its private key. */
+  cosignPublicKey?: string;
   /** Registry clients for the workers; default from the configuration, as `cvm worker` builds them. */
   registries?: (registry: DockerRegistry) => RegistryClients;
 }
@@ -147,6 +149,7 @@ export async function startCvmStack(options: StackOptions = {}) {
       registries,
       workerConnection,
       producerConnection: producer,
+      ...(options.cosignPublicKey ? { cosignPublicKey: options.cosignPublicKey } : {}),
     });
     for (const component of role.components) if (component !== kube.index) lifecycle.add(component);
   }
