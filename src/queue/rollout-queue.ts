@@ -53,13 +53,19 @@ export class RolloutQueue implements RolloutSink {
   }
 
   async enqueue(data: RolloutJobData): Promise<void> {
-    await this.queue.add(`${data.namespace}/${data.name}`, data, {
+    const job = await this.queue.add(`${data.namespace}/${data.name}`, data, {
       ...this.#jobOptions,
       deduplication: {
         id: rolloutDeduplicationId(data.namespace, data.name),
         keepLastIfActive: true,
       },
     });
+    // Deduplicated into a job that waits out a retry backoff (say, a sync that found no tag yet):
+    // a new request means the world changed, so that job runs now instead of after its backoff.
+    if (job.id && (await this.queue.getJobState(job.id)) === 'delayed') {
+      const existing = await this.queue.getJob(job.id);
+      await existing?.promote().catch(() => undefined);
+    }
   }
 
   async close(): Promise<void> {

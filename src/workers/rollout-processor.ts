@@ -198,6 +198,8 @@ export class RolloutProcessor {
             version,
             digest: resolved.digest,
             startedAt,
+            // null removes the previous rollout's end time: the status is merge-patched.
+            finishedAt: null as unknown as undefined,
             result: 'Progressing',
             message: '',
           },

@@ -1,5 +1,7 @@
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  GENERIC_SECRET,
   containerVersion,
   deployment,
   namespace,
@@ -21,6 +23,19 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
+
+async function postGeneric(image: string, digest: string): Promise<number> {
+  const body = JSON.stringify({ image, digest });
+  const response = await fetch(`${stack.receiver.url}/webhooks/generic`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-cvm-signature-256': `sha256=${createHmac('sha256', GENERIC_SECRET).update(body).digest('hex')}`,
+    },
+    body,
+  });
+  return response.status;
+}
 
 const imageOf = (d: any) =>
   d.spec.template.spec.containers.find((c: any) => c.name === 'api').image;
@@ -113,5 +128,34 @@ describe('reconciler (leader) with workers, no webhooks', () => {
     expect(events.find((e: any) => e.reason === 'DriftCorrected')).toMatchObject({
       involvedObject: { kind: 'Deployment', name: 'api' },
     });
+  }, 60_000);
+});
+
+describe('a CV created before its tag exists', () => {
+  it('a push runs the rollout at once instead of after the waiting sync job’s backoff', async () => {
+    await stack.apply([
+      namespace('early'),
+      deployment('early', 'api', 'example.com/old/api:1'),
+      containerVersion('early', 'api', {
+        imageRepo: stack.repo,
+        tag: 'early',
+        versionPattern: '^sha-',
+        selector: { app: 'api' },
+        container: 'api',
+        pollIntervalSeconds: 0,
+      }),
+    ]);
+    // The sync finds no tag and retries with exponential backoff (2 s, 4 s, 8 s … with jitter).
+    await waitFor(
+      async () => ((await stack.rolloutJob('early', 'api'))?.attemptsMade ?? 0) >= 3,
+      'three failed syncs',
+      { timeoutMs: 20_000 },
+    );
+    const digest = stack.push(['sha-ea00001', 'early']);
+    const pushedAt = Date.now();
+    expect(await postGeneric(`${stack.repo}:early`, digest)).toBe(202);
+    await stack.rolloutOf('early', 'api', digest, 20_000);
+    // The fourth try would come 8 s or more after the third failure: the push promoted it.
+    expect(Date.now() - pushedAt).toBeLessThan(3_500);
   }, 60_000);
 });

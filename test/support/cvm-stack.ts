@@ -232,6 +232,13 @@ export async function startCvmStack(options: StackOptions = {}) {
     async rolloutJobCounts() {
       return rolloutsQueue.getJobCounts('completed', 'failed', 'active', 'wait', 'delayed');
     },
+    /** The newest rollout job of one CV that has not finished, if any. */
+    async rolloutJob(namespace: string, name: string) {
+      const jobs = await rolloutsQueue.getJobs(['wait', 'active', 'delayed', 'prioritized']);
+      return jobs
+        .filter((j) => j.name === `${namespace}/${name}`)
+        .sort((a, b) => b.timestamp - a.timestamp)[0];
+    },
     /** Rollout jobs of one CV that have not finished (waiting, active or delayed). */
     async pendingRollouts(namespace: string, name: string): Promise<number> {
       const jobs = await rolloutsQueue.getJobs(['wait', 'active', 'delayed', 'prioritized']);

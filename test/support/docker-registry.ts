@@ -105,7 +105,7 @@ export class DockerRegistry {
 
   async stop(): Promise<void> {
     const proc = this.#process;
-    if (!proc || proc.exitCode !== null) return;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = once(proc, 'exit');
     proc.kill('SIGTERM');
     await exited;

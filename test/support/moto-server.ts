@@ -38,7 +38,7 @@ export class MotoServer {
 
   async stop(): Promise<void> {
     const proc = this.#process;
-    if (!proc || proc.exitCode !== null) return;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = once(proc, 'exit');
     proc.kill('SIGTERM');
     await exited;

@@ -64,7 +64,7 @@ export class TestRedisServer {
   /** SIGKILL, as a crash would. */
   async kill(): Promise<void> {
     const proc = this.#process;
-    if (!proc || proc.exitCode !== null) return;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = once(proc, 'exit');
     proc.kill('SIGKILL');
     await exited;
