@@ -2,10 +2,9 @@
 // must provide, Redis (the machine's or a private one) and `cvm serve` as a child process.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { TestRedisServer } from '../test/support/redis-server.js';
+import { TestRedisServer, pingOnce } from '../test/support/redis-server.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -45,19 +44,7 @@ export async function redisProblem(): Promise<string | undefined> {
 }
 
 /** True when something on 127.0.0.1:`port` answers a Redis PING within 500 ms. */
-export function redisAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
-  });
-}
+export const redisAnswers = (port: number): Promise<boolean> => pingOnce(port);
 
 export interface DemoRedis {
   url: string;

@@ -13,7 +13,8 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-async function pingOnce(port: number): Promise<boolean> {
+/** True when something on 127.0.0.1:`port` answers a Redis PING within 500 ms. */
+export async function pingOnce(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();
     const done = (ok: boolean) => {
