@@ -1,12 +1,5 @@
-import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  GENERIC_SECRET,
-  containerVersion,
-  namespace,
-  startCvmStack,
-  type CvmStack,
-} from '../support/cvm-stack.js';
+import { containerVersion, namespace, startCvmStack, type CvmStack } from '../support/cvm-stack.js';
 import { waitFor } from '../support/wait-for.js';
 
 // No webhooks from the registry and no workers: every manifest request the registry sees comes
@@ -37,19 +30,6 @@ const cvSpec = (tag: string) => ({
   pollIntervalSeconds: 2,
 });
 
-async function postGeneric(tag: string): Promise<void> {
-  const body = JSON.stringify({ image: `${stack.repo}:${tag}` });
-  const response = await fetch(`${stack.receiver.url}/webhooks/generic`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-cvm-signature-256': `sha256=${createHmac('sha256', GENERIC_SECRET).update(body).digest('hex')}`,
-    },
-    body,
-  });
-  expect(response.status).toBe(202);
-}
-
 describe('polling (reconciler leader, docker-registry without notifications)', () => {
   it('while push events keep arriving the registry sees no poll; when they stop, polling resumes', async () => {
     stack.push(['busy']);
@@ -58,7 +38,7 @@ describe('polling (reconciler leader, docker-registry without notifications)', (
     await sleep(300);
     const before = heads('busy');
     for (let i = 0; i < 12; i += 1) {
-      await postGeneric('busy');
+      expect(await stack.postGeneric({ image: `${stack.repo}:busy` })).toBe(202);
       await sleep(500);
     }
     expect(heads('busy')).toBe(before); // 6 s, three intervals, of push events: zero polls

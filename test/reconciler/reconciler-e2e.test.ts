@@ -1,7 +1,5 @@
-import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  GENERIC_SECRET,
   containerVersion,
   deployment,
   namespace,
@@ -23,19 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
-
-async function postGeneric(image: string, digest: string): Promise<number> {
-  const body = JSON.stringify({ image, digest });
-  const response = await fetch(`${stack.receiver.url}/webhooks/generic`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-cvm-signature-256': `sha256=${createHmac('sha256', GENERIC_SECRET).update(body).digest('hex')}`,
-    },
-    body,
-  });
-  return response.status;
-}
 
 const imageOf = (d: any) =>
   d.spec.template.spec.containers.find((c: any) => c.name === 'api').image;
@@ -153,7 +138,7 @@ describe('a CV created before its tag exists', () => {
     );
     const digest = stack.push(['sha-ea00001', 'early']);
     const pushedAt = Date.now();
-    expect(await postGeneric(`${stack.repo}:early`, digest)).toBe(202);
+    expect(await stack.postGeneric({ image: `${stack.repo}:early`, digest })).toBe(202);
     await stack.rolloutOf('early', 'api', digest, 20_000);
     // The fourth try would come 8 s or more after the third failure: the push promoted it.
     expect(Date.now() - pushedAt).toBeLessThan(3_500);

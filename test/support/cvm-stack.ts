@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { expect } from 'vitest';
@@ -183,6 +183,17 @@ export async function startCvmStack(options: StackOptions = {}) {
     logs,
     pollState,
     kubectl: k,
+    /** POSTs a signed generic push event (`{ image, digest?, id? }`) to the receiver; resolves to the status. */
+    async postGeneric(event: { image: string; digest?: string; id?: string }): Promise<number> {
+      const body = JSON.stringify(event);
+      const signature = `sha256=${createHmac('sha256', GENERIC_SECRET).update(body).digest('hex')}`;
+      const response = await fetch(`${receiver.url}/webhooks/generic`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-cvm-signature-256': signature },
+        body,
+      });
+      return response.status;
+    },
     /** Pushes a fresh one-layer image as `repo:<tag>` for each tag; returns its manifest digest. */
     push(tags: string[], image: OciImageOptions & { content?: string } = {}): string {
       const built = writeOciImage(tags[0]!, {

@@ -1,7 +1,5 @@
-import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  GENERIC_SECRET,
   containerVersion,
   deployment,
   namespace,
@@ -32,19 +30,6 @@ const cvSpec = (extra: Record<string, unknown> = {}) => ({
 
 const imageOf = (d: any, container = 'api') =>
   d.spec.template.spec.containers.find((c: any) => c.name === container).image;
-
-async function postGeneric(event: object): Promise<number> {
-  const body = JSON.stringify(event);
-  const response = await fetch(`${stack.receiver.url}/webhooks/generic`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-cvm-signature-256': `sha256=${createHmac('sha256', GENERIC_SECRET).update(body).digest('hex')}`,
-    },
-    body,
-  });
-  return response.status;
-}
 
 describe('push → receiver → workers → workload (docker-registry, emulator, Redis)', () => {
   it('a skopeo push rolls the Deployment out to repo:version@digest; kubectl rollout status succeeds; status and history say so', async () => {
@@ -178,19 +163,19 @@ describe('push → receiver → workers → workload (docker-registry, emulator,
     const first = stack.push(['sha-d000001', 'dup']);
     await stack.rolloutOf('dup', 'api', first);
     for (let i = 0; i < 3; i += 1)
-      expect(await postGeneric({ image: `${stack.repo}:dup`, digest: first, id: 'ci-run-1' })).toBe(
-        202,
-      );
+      expect(
+        await stack.postGeneric({ image: `${stack.repo}:dup`, digest: first, id: 'ci-run-1' }),
+      ).toBe(202);
 
     const older = stack.push(['sha-d000002']);
     const newest = stack.push(['sha-d000003', 'dup']);
     // Events arrive newest first, then the older one: the older names a digest the tag no longer has.
-    expect(await postGeneric({ image: `${stack.repo}:dup`, digest: newest, id: 'ci-run-3' })).toBe(
-      202,
-    );
-    expect(await postGeneric({ image: `${stack.repo}:dup`, digest: older, id: 'ci-run-2' })).toBe(
-      202,
-    );
+    expect(
+      await stack.postGeneric({ image: `${stack.repo}:dup`, digest: newest, id: 'ci-run-3' }),
+    ).toBe(202);
+    expect(
+      await stack.postGeneric({ image: `${stack.repo}:dup`, digest: older, id: 'ci-run-2' }),
+    ).toBe(202);
     await stack.rolloutOf('dup', 'api', newest);
     await waitFor(
       async () => (await stack.pendingRollouts('dup', 'api')) === 0,
