@@ -92,6 +92,17 @@ export class RolloutProcessor {
       return 'Blocked';
     }
     const spec = validation.value;
+    if (spec.strategy.type !== 'Rolling') {
+      // Accepted by the schema (the API is stable) but not built yet: never fall back to Rolling silently.
+      const message = `spec.strategy.type ${spec.strategy.type} is not supported by this version of cvm yet; use Rolling`;
+      await writeStatus(
+        this.deps,
+        cv,
+        {},
+        blockedConditions(Reason.InvalidSpec, message, cv.metadata.generation),
+      );
+      return 'Blocked';
+    }
     if (spec.suspend) {
       await writeStatus(this.deps, cv, {}, [
         {

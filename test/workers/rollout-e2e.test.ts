@@ -339,3 +339,28 @@ describe('other workload kinds and verify checks', () => {
     expect(imageOf(await stack.deployment('verify', 'api'))).toBe('example.com/old/api:1');
   }, 90_000);
 });
+
+describe('strategies not built yet', () => {
+  it('a Canary CV is refused with a reason and its workloads are left alone', async () => {
+    await stack.apply([
+      namespace('canary'),
+      deployment('canary', 'api', 'example.com/old/api:1', { app: 'canary' }),
+      containerVersion(
+        'canary',
+        'api',
+        cvSpec({ selector: { app: 'canary' }, tag: 'canary', strategy: { type: 'Canary' } }),
+      ),
+    ]);
+    stack.push(['sha-ca00001', 'canary']);
+    const cv = await waitFor(async () => {
+      const got = await stack.containerVersion('canary', 'api');
+      return got.status?.conditions ? got : undefined;
+    }, 'the CV to be refused');
+    expect(cv.status.conditions.find((c: any) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'InvalidSpec',
+      message: 'spec.strategy.type Canary is not supported by this version of cvm yet; use Rolling',
+    });
+    expect(imageOf(await stack.deployment('canary', 'api'))).toBe('example.com/old/api:1');
+  }, 60_000);
+});
