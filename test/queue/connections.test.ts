@@ -64,15 +64,18 @@ describe('producer connection', () => {
 
   it('reconnects by itself after Redis restarts', async () => {
     const server = await TestRedisServer.start();
-    const producer = connect(createProducerConnection, server.url, 'producer');
-    await waitForReady(producer, 5_000);
-    expect(await producer.ping()).toBe('PONG');
-    await server.kill();
-    await expect(producer.ping()).rejects.toThrow();
-    await server.start();
-    expect(await waitFor(() => producer.status === 'ready', 10_000)).toBe(true);
-    expect(await producer.ping()).toBe('PONG');
-    await server.kill();
+    try {
+      const producer = connect(createProducerConnection, server.url, 'producer');
+      await waitForReady(producer, 5_000);
+      expect(await producer.ping()).toBe('PONG');
+      await server.kill();
+      await expect(producer.ping()).rejects.toThrow();
+      await server.start();
+      expect(await waitFor(() => producer.status === 'ready', 10_000)).toBe(true);
+      expect(await producer.ping()).toBe('PONG');
+    } finally {
+      await server.kill();
+    }
   });
 });
 
@@ -96,28 +99,31 @@ describe('worker connection', () => {
 
   it('a worker survives a Redis crash and processes jobs once Redis is back', async () => {
     const server = await TestRedisServer.start();
-    const workerConnection = connect(createWorkerConnection, server.url, 'worker');
-    const seen: string[] = [];
-    const worker = track(
-      new Worker<{ id: string }>('crash', async (job) => void seen.push(job.data.id), {
-        connection: workerConnection,
-        prefix,
-      }),
-    );
-    worker.on('error', () => undefined); // reported through the connection's own log
-    const producer = connect(createProducerConnection, server.url, 'producer');
-    const queue = track(new Queue('crash', { connection: producer, prefix }));
-    await queue.add('e', { id: 'before' });
-    expect(await waitFor(() => seen.length === 1, 10_000)).toBe(true);
+    try {
+      const workerConnection = connect(createWorkerConnection, server.url, 'worker');
+      const seen: string[] = [];
+      const worker = track(
+        new Worker<{ id: string }>('crash', async (job) => void seen.push(job.data.id), {
+          connection: workerConnection,
+          prefix,
+        }),
+      );
+      worker.on('error', () => undefined); // reported through the connection's own log
+      const producer = connect(createProducerConnection, server.url, 'producer');
+      const queue = track(new Queue('crash', { connection: producer, prefix }));
+      await queue.add('e', { id: 'before' });
+      expect(await waitFor(() => seen.length === 1, 10_000)).toBe(true);
 
-    await server.kill();
-    await server.start(); // an empty Redis: persistence is off, as on the test machine
-    expect(await waitFor(() => producer.status === 'ready', 10_000)).toBe(true);
-    await queue.add('e', { id: 'after' });
-    expect(await waitFor(() => seen.length === 2, 15_000)).toBe(true);
-    expect(seen).toEqual(['before', 'after']);
-    for (const x of opened.splice(0).reverse()) await x.close();
-    await server.kill();
+      await server.kill();
+      await server.start(); // an empty Redis: persistence is off, as on the test machine
+      expect(await waitFor(() => producer.status === 'ready', 10_000)).toBe(true);
+      await queue.add('e', { id: 'after' });
+      expect(await waitFor(() => seen.length === 2, 15_000)).toBe(true);
+      expect(seen).toEqual(['before', 'after']);
+      for (const x of opened.splice(0).reverse()) await x.close();
+    } finally {
+      await server.kill();
+    }
   });
 });
 
