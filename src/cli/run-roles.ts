@@ -117,7 +117,7 @@ export async function runRoles(
       kube,
       registries,
       workerConnection,
-      producerConnection: producer,
+      rollouts: rollouts,
       ...(config.cosignPublicKeyFile
         ? { cosignPublicKey: readFileSync(config.cosignPublicKeyFile, 'utf8') }
         : {}),

@@ -6,7 +6,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Redis } from '../queue/connections.js';
 import { QueueName } from '../queue/names.js';
 import { QueueWorker } from '../queue/queue-worker.js';
-import { RolloutQueue, type RolloutJobData } from '../queue/rollout-queue.js';
+import type { RolloutJobData, RolloutSink } from '../queue/rollout-queue.js';
 import type { RegistryClient } from '../registry/registry-client.js';
 import type {
   ContainerVersionIndex,
@@ -39,14 +39,13 @@ export interface WorkerRoleDeps {
   registries: { for(registryHost: string): RegistryClient };
   /** For the BullMQ Workers (`createWorkerConnection`). */
   workerConnection: Redis;
-  /** For enqueueing rollouts. */
-  producerConnection: Redis;
+  /** Where routing puts rollouts; the caller owns (and closes) the queue. */
+  rollouts: RolloutSink;
   cosignPublicKey?: string;
   now?: () => Date;
 }
 
 export interface WorkerRole {
-  rollouts: RolloutQueue;
   processor: RolloutProcessor;
   /** In start order: the CV index first, then the rollout worker, then routing (once the index is synced). */
   components: Runnable[];
@@ -60,10 +59,7 @@ export function createWorkerRole(deps: WorkerRoleDeps): WorkerRole {
   const { config, metrics } = deps;
   const logger = deps.logger.child({ component: 'workers' });
   const now = deps.now ?? (() => new Date());
-  const rollouts = new RolloutQueue({
-    connection: deps.producerConnection,
-    prefix: config.queuePrefix,
-  });
+  const rollouts = deps.rollouts;
   const processor = new RolloutProcessor({
     ...deps.kube,
     registries: deps.registries,
@@ -111,14 +107,5 @@ export function createWorkerRole(deps: WorkerRoleDeps): WorkerRole {
     },
     stop: () => routeWorker.stop(),
   };
-  const queueCloser: Runnable = {
-    name: 'rollout-queue',
-    start: () => Promise.resolve(),
-    stop: () => rollouts.close(),
-  };
-  return {
-    rollouts,
-    processor,
-    components: [queueCloser, deps.kube.index, rolloutWorker, routeAfterSync],
-  };
+  return { processor, components: [deps.kube.index, rolloutWorker, routeAfterSync] };
 }

@@ -148,7 +148,7 @@ export async function startCvmStack(options: StackOptions = {}) {
       kube,
       registries,
       workerConnection,
-      producerConnection: producer,
+      rollouts: rolloutSink,
       ...(options.cosignPublicKey ? { cosignPublicKey: options.cosignPublicKey } : {}),
     });
     for (const component of role.components) if (component !== kube.index) lifecycle.add(component);
