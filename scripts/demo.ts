@@ -221,7 +221,6 @@ async function startParts(): Promise<Parts> {
     CVM_LISTEN_HOST: '127.0.0.1',
     CVM_DISTRIBUTION_TOKENS: notifyToken,
     CVM_OPS_TOKEN: opsToken,
-    CVM_WATCH_INTERVAL_MS: '300',
     CVM_LEASE_DURATION_SECONDS: '5',
     CVM_POLL_TICK_MS: '500',
     // A rollout being watched holds up the stop until it ends or this passes.

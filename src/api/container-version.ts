@@ -43,6 +43,7 @@ function isValidRegExp(source: string): boolean {
 
 export const SEVERITIES = ['NONE', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
 export const STRATEGY_TYPES = ['Rolling', 'BlueGreen', 'Canary'] as const;
+export type StrategyType = (typeof STRATEGY_TYPES)[number];
 
 const VerifyCheck = z
   .object({
@@ -244,7 +245,85 @@ export const ConditionSchema = z.object({
   observedGeneration: z.number().int().optional(),
 });
 
-export const ROLLOUT_RESULTS = ['Progressing', 'Succeeded', 'Failed', 'RolledBack'] as const;
+export const ROLLOUT_RESULTS = [
+  'Progressing',
+  'Succeeded',
+  'Failed',
+  'RolledBack',
+  'Superseded',
+] as const;
+/** How a rollout ended. */
+export const ROLLOUT_FINAL_RESULTS = ['Succeeded', 'Failed', 'RolledBack', 'Superseded'] as const;
+/** Where a rollout in flight stands; its strategy moves it from phase to phase. */
+export const ROLLOUT_PHASES = [
+  'Verifying',
+  'Patching',
+  'Waiting',
+  'RollingBack',
+  'Recording',
+] as const;
+
+const RolloutWorkloadSchema = z.object({
+  kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob']),
+  name: z.string(),
+  previousImage: z
+    .string()
+    .optional()
+    .describe('The image the container ran before this rollout: what a rollback restores.'),
+  generation: z
+    .number()
+    .int()
+    .optional()
+    .describe(
+      "metadata.generation after cvm's patch: the workload's status counts only once its observedGeneration reaches it.",
+    ),
+  progressStamp: z
+    .string()
+    .optional()
+    .describe(
+      "The Deployment's Progressing condition (reason@lastUpdateTime) before this rollout: a deadline it reports is not this rollout's.",
+    ),
+});
+
+const RolloutVerifySchema = z.object({
+  name: z.string().describe('The verify check.'),
+  job: z.string().describe('Name of its Job.'),
+  startedAt: Time,
+  result: z.enum(['Succeeded', 'Failed']).optional(),
+  message: z.string().optional(),
+});
+
+/**
+ * A rollout in flight (ADR 0005): everything needed to continue it after any crash. Written
+ * before anything is patched, removed once the rollout is recorded in history and lastRollout.
+ */
+export const RolloutStateSchema = z.object({
+  id: z.string().describe('Stable id of the rollout (digest@startedAt); its history entry has it.'),
+  strategy: z.enum(STRATEGY_TYPES),
+  phase: z.enum(ROLLOUT_PHASES),
+  step: z.number().int().min(1).describe('Step of the strategy, from 1.'),
+  steps: z.number().int().min(1).describe('Steps of the strategy for this CV.'),
+  digest: z.string(),
+  version: z.string(),
+  image: z.string().describe('repo:tag@digest written to the workloads.'),
+  trigger: z.string().describe('What started it: push, scan, poll, drift or sync.'),
+  heal: z
+    .boolean()
+    .optional()
+    .describe('A revert of workloads that drifted from currentDigest (no checks run).'),
+  startedAt: Time,
+  progressDeadlineAt: Time.optional().describe(
+    'When the workloads must have rolled out (set when they are patched).',
+  ),
+  workloads: z
+    .array(RolloutWorkloadSchema)
+    .optional()
+    .describe('The workloads this rollout touched.'),
+  verify: z.array(RolloutVerifySchema).optional().describe('The verify Jobs of this rollout.'),
+  result: z.enum(ROLLOUT_FINAL_RESULTS).optional().describe('Set when the phase is Recording.'),
+  reason: z.string().optional().describe('CamelCase reason of the result.'),
+  message: z.string().default('').describe('Where the rollout stands, for people.'),
+});
 
 /** The status of a ContainerVersion: a public API (ADR 0002). */
 export const ContainerVersionStatusSchema = z.object({
@@ -275,6 +354,9 @@ export const ContainerVersionStatusSchema = z.object({
     .array(z.string())
     .optional()
     .describe('Digests that failed; never redeployed automatically.'),
+  rollout: RolloutStateSchema.optional().describe(
+    'The rollout in flight, if any: strategy, phase, step, target and what it touched.',
+  ),
   conditions: z.array(ConditionSchema).optional(),
 });
 
@@ -282,6 +364,11 @@ export type ContainerVersionSpec = z.output<typeof ContainerVersionSpecSchema>;
 export type ContainerVersionSpecInput = z.input<typeof ContainerVersionSpecSchema>;
 export type ContainerVersionStatus = z.output<typeof ContainerVersionStatusSchema>;
 export type Condition = z.output<typeof ConditionSchema>;
+export type RolloutState = z.output<typeof RolloutStateSchema>;
+export type RolloutWorkload = z.output<typeof RolloutWorkloadSchema>;
+export type RolloutVerify = z.output<typeof RolloutVerifySchema>;
+export type RolloutPhase = (typeof ROLLOUT_PHASES)[number];
+export type RolloutFinalResult = (typeof ROLLOUT_FINAL_RESULTS)[number];
 
 /** A ContainerVersion as read from the API server, with a validated spec. */
 export interface ContainerVersion {

@@ -82,6 +82,7 @@ export async function runRoles(
   const kube = needsKube
     ? createKubeAdapters({
         ...(config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : {}),
+        requestTimeoutMs: config.kubeRequestTimeoutMs,
         logger,
       })
     : undefined;

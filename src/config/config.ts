@@ -200,9 +200,9 @@ export const CONFIG_KEYS = {
   rolloutConcurrency: key({
     env: 'CVM_ROLLOUT_CONCURRENCY',
     description:
-      'Rollouts one worker process runs at once (each CV has at most one running in all processes).',
+      'Rollout steps one worker process runs at once. A waiting rollout holds none (each CV has at most one step running in all processes).',
     unit: 'jobs',
-    default: '4',
+    default: '16',
     secret: 'none',
     schema: integer(1, 256),
   }),
@@ -217,9 +217,9 @@ export const CONFIG_KEYS = {
   jobLockMs: key({
     env: 'CVM_JOB_LOCK_MS',
     description:
-      'Lock of a running job; another worker takes over a job whose worker died after this long.',
+      'Lock of a running job step; another worker takes over a step whose worker died after this long (a waiting rollout holds no lock).',
     unit: 'milliseconds',
-    default: '30000',
+    default: '15000',
     secret: 'none',
     schema: integer(1_000, 600_000),
   }),
@@ -227,17 +227,27 @@ export const CONFIG_KEYS = {
     env: 'CVM_STALLED_CHECK_MS',
     description: 'How often a worker looks for jobs whose lock expired.',
     unit: 'milliseconds',
-    default: '30000',
+    default: '5000',
     secret: 'none',
     schema: integer(1_000, 600_000),
   }),
-  watchIntervalMs: key({
-    env: 'CVM_WATCH_INTERVAL_MS',
-    description: 'How often a rollout in progress reads its workloads.',
+  rolloutRecheckMs: key({
+    env: 'CVM_ROLLOUT_RECHECK_MS',
+    description:
+      'Longest a waiting rollout goes unread when no watch event about its workloads or verify Jobs came.',
     unit: 'milliseconds',
-    default: '1000',
+    default: '10000',
     secret: 'none',
-    schema: integer(100, 60_000),
+    schema: integer(100, 600_000),
+  }),
+  kubeRequestTimeoutMs: key({
+    env: 'CVM_KUBE_REQUEST_TIMEOUT_MS',
+    description:
+      'Longest a Kubernetes API request (not a watch) may take before it is abandoned as failed.',
+    unit: 'milliseconds',
+    default: '10000',
+    secret: 'none',
+    schema: integer(100, 600_000),
   }),
   pollTickMs: key({
     env: 'CVM_POLL_TICK_MS',

@@ -11,6 +11,8 @@ import { KubeWorkloadClient } from './workload-client.js';
 export interface KubeAdapterOptions {
   /** CVM_KUBECONFIG; in-cluster or the default kubeconfig when absent. */
   kubeconfigPath?: string;
+  /** Bound of every API request (not watches), ms (CVM_KUBE_REQUEST_TIMEOUT_MS); default 10 000. */
+  requestTimeoutMs?: number;
   logger: Logger;
   now?: () => Date;
 }
@@ -20,7 +22,11 @@ export interface KubeAdapterOptions {
  * see client-node types. The informer is a Runnable: start it before use, stop it last.
  */
 export function createKubeAdapters(options: KubeAdapterOptions) {
-  const kubeConfig = loadKubeConfig(options.kubeconfigPath);
+  const kubeConfig = loadKubeConfig(
+    options.kubeconfigPath,
+    process.env,
+    options.requestTimeoutMs ?? 10_000,
+  );
   const { logger } = options;
   return {
     store: new KubeContainerVersionStore({ kubeConfig }),

@@ -18,6 +18,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 export function loadKubeConfig(
   kubeconfigPath?: string,
   env: NodeJS.ProcessEnv = process.env,
+  requestTimeoutMs?: number,
 ): KubeConfig {
   const kubeConfig = new KubeConfig();
   if (kubeconfigPath !== undefined && kubeconfigPath !== '') {
@@ -27,7 +28,25 @@ export function loadKubeConfig(
   } else {
     kubeConfig.loadFromDefault();
   }
-  return allowPlainHttp(kubeConfig);
+  allowPlainHttp(kubeConfig);
+  return requestTimeoutMs === undefined
+    ? kubeConfig
+    : withRequestTimeout(kubeConfig, requestTimeoutMs);
+}
+
+/**
+ * Bounds every request the generated API clients send with this config (`makeApiClient`): it is
+ * aborted after `timeoutMs` and fails as a transient `AbortError`, so a half-open connection or a
+ * hung API server cannot wedge a caller. Watches (client-node's `Watch`) are not affected: they
+ * are long by design and do not go through this hook. Returns the same instance.
+ */
+export function withRequestTimeout(kubeConfig: KubeConfig, timeoutMs: number): KubeConfig {
+  const authenticate = kubeConfig.applySecurityAuthentication.bind(kubeConfig);
+  kubeConfig.applySecurityAuthentication = async (context) => {
+    await authenticate(context);
+    if (!context.getSignal()) context.setSignal(AbortSignal.timeout(timeoutMs));
+  };
+  return kubeConfig;
 }
 
 /** Sets `skipTLSVerify` on every `http://` cluster (see {@link loadKubeConfig}); returns the same instance. */

@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { BatchV1Api, type KubeConfig, type V1Job } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
-import type { StoredContainerVersion, VerifyCheckRun, VerifyRunner } from '../workers/ports.js';
+import type {
+  StoredContainerVersion,
+  VerifyCheckRun,
+  VerifyJobState,
+  VerifyRunner,
+} from '../workers/ports.js';
 import { classifyKubeError, isConflict, isNotFound, toKubeApiError } from './kube-errors.js';
 
 export interface KubeVerifyRunnerOptions {
@@ -62,11 +67,11 @@ export class KubeVerifyRunner implements VerifyRunner {
     this.ttlSeconds = options.ttlSecondsAfterFinished ?? 600;
   }
 
-  async run(
+  async start(
     cv: StoredContainerVersion,
     check: Check,
     env: Record<string, string>,
-  ): Promise<VerifyCheckRun> {
+  ): Promise<string> {
     const { namespace } = cv.metadata;
     const job = this.job(cv, check, env);
     const name = job.metadata?.name ?? '';
@@ -80,8 +85,43 @@ export class KubeVerifyRunner implements VerifyRunner {
       log.info('verify job created');
     } catch (error) {
       if (!isConflict(error)) throw toKubeApiError(error, `create verify Job ${namespace}/${name}`);
-      log.info('verify job exists; waiting for it');
+      log.info('verify job exists; adopting it');
     }
+    return name;
+  }
+
+  async observe(namespace: string, job: string): Promise<VerifyJobState> {
+    try {
+      const read = await this.batch.readNamespacedJob({ namespace, name: job });
+      const finished = finishedCondition(read);
+      if (finished?.type === 'Complete') return { state: 'succeeded' };
+      if (finished?.type === 'Failed') {
+        const why = [finished.reason, finished.message].filter(Boolean).join(': ');
+        return { state: 'failed', message: why || 'Failed' };
+      }
+      return { state: 'running' };
+    } catch (error) {
+      if (isNotFound(error)) return { state: 'missing' };
+      throw toKubeApiError(error, `read verify Job ${namespace}/${job}`);
+    }
+  }
+
+  remove(namespace: string, job: string): Promise<void> {
+    return this.delete(namespace, job, this.log.child({ job }));
+  }
+
+  async run(
+    cv: StoredContainerVersion,
+    check: Check,
+    env: Record<string, string>,
+  ): Promise<VerifyCheckRun> {
+    const { namespace } = cv.metadata;
+    const name = await this.start(cv, check, env);
+    const log = this.log.child({
+      cv: `${namespace}/${cv.metadata.name}`,
+      check: check.name,
+      job: name,
+    });
     try {
       return await this.waitForJob(namespace, name, check, log);
     } finally {
@@ -99,19 +139,14 @@ export class KubeVerifyRunner implements VerifyRunner {
     let intervalMs = this.initialPollMs;
     for (;;) {
       try {
-        const job = await this.batch.readNamespacedJob({ namespace, name });
-        const finished = finishedCondition(job);
-        if (finished?.type === 'Complete') return { succeeded: true, message: 'Complete' };
-        if (finished?.type === 'Failed') {
-          const why = [finished.reason, finished.message].filter(Boolean).join(': ');
-          return { succeeded: false, message: why || 'Failed' };
-        }
-      } catch (error) {
-        if (isNotFound(error)) {
+        const job = await this.observe(namespace, name);
+        if (job.state === 'succeeded') return { succeeded: true, message: 'Complete' };
+        if (job.state === 'failed') return { succeeded: false, message: job.message };
+        if (job.state === 'missing')
           return { succeeded: false, message: `verify Job ${name} was deleted before it finished` };
-        }
+      } catch (error) {
         const { transient, status, reason } = classifyKubeError(error);
-        if (!transient) throw toKubeApiError(error, `read verify Job ${namespace}/${name}`);
+        if (!transient) throw error;
         log.warn({ status, reason }, 'reading verify job failed; retrying');
       }
       const leftMs = deadline - Date.now();

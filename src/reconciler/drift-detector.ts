@@ -10,7 +10,7 @@ import type {
   Workload,
   WorkloadClient,
 } from '../workers/ports.js';
-import { workloadReference } from '../workers/rollout-processor.js';
+import { workloadReference } from '../workers/rollout-facts.js';
 
 export interface DriftDetectorDeps {
   cvs: () => StoredContainerVersion[];

@@ -117,7 +117,7 @@ export interface HistoryEntry {
   previousImage?: string;
   startedAt: string;
   finishedAt: string;
-  result: 'Succeeded' | 'Failed' | 'RolledBack';
+  result: 'Succeeded' | 'Failed' | 'RolledBack' | 'Superseded';
   message: string;
   trigger: string;
   workloads: string[];
@@ -135,17 +135,38 @@ export interface VerifyCheckRun {
   message: string;
 }
 
+/** A verify Job as read now. */
+export type VerifyJobState =
+  | { state: 'running' }
+  | { state: 'succeeded' }
+  | { state: 'failed'; message: string }
+  /** Deleted (or never created). */
+  | { state: 'missing' };
+
+export interface VerifyCheck {
+  name: string;
+  image: string;
+  command: string[];
+  args?: string[];
+  timeoutSeconds: number;
+}
+
 /** Runs `verify` checks as Jobs in the CV's namespace and cleans them up. */
 export interface VerifyRunner {
+  /** Creates the check's Job (an existing one with its deterministic name is adopted); resolves to its name. */
+  start(
+    cv: StoredContainerVersion,
+    check: VerifyCheck,
+    env: Record<string, string>,
+  ): Promise<string>;
+  /** The Job's state now. */
+  observe(namespace: string, job: string): Promise<VerifyJobState>;
+  /** Deletes the Job and its Pods; a Job already gone is fine. */
+  remove(namespace: string, job: string): Promise<void>;
+  /** start, wait for the end (blocking; for tools and tests, not for rollouts), remove. */
   run(
     cv: StoredContainerVersion,
-    check: {
-      name: string;
-      image: string;
-      command: string[];
-      args?: string[];
-      timeoutSeconds: number;
-    },
+    check: VerifyCheck,
     env: Record<string, string>,
   ): Promise<VerifyCheckRun>;
 }

@@ -17,7 +17,7 @@ import type {
   VerifyRunner,
   WorkloadClient,
 } from './ports.js';
-import { RolloutProcessor } from './rollout-processor.js';
+import { RolloutRunner } from './rollout-runner.js';
 import { RouteProcessor } from './route-processor.js';
 
 /** The Kubernetes side of the workers, built by `src/kube` (createKubeAdapters). */
@@ -46,7 +46,7 @@ export interface WorkerRoleDeps {
 }
 
 export interface WorkerRole {
-  processor: RolloutProcessor;
+  runner: RolloutRunner;
   /** In start order: the CV index first, then the rollout worker, then routing (once the index is synced). */
   components: Runnable[];
 }
@@ -60,12 +60,12 @@ export function createWorkerRole(deps: WorkerRoleDeps): WorkerRole {
   const logger = deps.logger.child({ component: 'workers' });
   const now = deps.now ?? (() => new Date());
   const rollouts = deps.rollouts;
-  const processor = new RolloutProcessor({
+  const runner = new RolloutRunner({
     ...deps.kube,
     registries: deps.registries,
     logger,
     now,
-    watchIntervalMs: config.watchIntervalMs,
+    recheckMs: config.rolloutRecheckMs,
     ...(deps.cosignPublicKey ? { cosignPublicKey: deps.cosignPublicKey } : {}),
     observer: {
       patched: (data) =>
@@ -88,7 +88,7 @@ export function createWorkerRole(deps: WorkerRoleDeps): WorkerRole {
     queue: QueueName.Rollouts,
     concurrency: config.rolloutConcurrency,
     process: async (data) => {
-      const result = await processor.process(data);
+      const result = await runner.run(data);
       metrics.rollouts.inc({ result });
       return { result };
     },
@@ -107,5 +107,5 @@ export function createWorkerRole(deps: WorkerRoleDeps): WorkerRole {
     },
     stop: () => routeWorker.stop(),
   };
-  return { processor, components: [deps.kube.index, rolloutWorker, routeAfterSync] };
+  return { runner, components: [deps.kube.index, rolloutWorker, routeAfterSync] };
 }

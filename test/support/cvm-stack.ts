@@ -87,7 +87,7 @@ export async function startCvmStack(options: StackOptions = {}) {
     CVM_KUBECONFIG: emulator.kubeconfigPath,
     CVM_DISTRIBUTION_TOKENS: NOTIFY_TOKEN,
     CVM_GENERIC_SECRETS: GENERIC_SECRET,
-    CVM_WATCH_INTERVAL_MS: '200',
+    CVM_ROLLOUT_RECHECK_MS: '2000',
     CVM_LOG_LEVEL: 'debug',
     ...options.env,
   };
@@ -132,7 +132,11 @@ export async function startCvmStack(options: StackOptions = {}) {
   const registries = options.registries
     ? options.registries(registry)
     : registryClientsFor(config, metrics);
-  const kube = createKubeAdapters({ kubeconfigPath: emulator.kubeconfigPath, logger });
+  const kube = createKubeAdapters({
+    kubeconfigPath: emulator.kubeconfigPath,
+    requestTimeoutMs: config.kubeRequestTimeoutMs,
+    logger,
+  });
   lifecycle.add(kube.index);
   const rolloutSink = new RolloutQueue({ connection: producer, prefix });
   lifecycle.add({

@@ -1,0 +1,136 @@
+import { ConditionType, Reason, type ConditionUpdate } from '../api/conditions.js';
+import { blockedConditions } from './cv-status.js';
+import { digestOfImage } from './plan-container-patch.js';
+import { containerOf, type RolloutAction, type RolloutFacts } from './rollout-facts.js';
+import { STRATEGIES } from './strategies/strategies.js';
+import type { RolloutStrategy } from './strategies/strategy.js';
+
+/**
+ * The rollout engine's one decision (ADR 0005): from the CV as read now, its rollout in flight
+ * (`status.rollout`) and what this run has read, the next action. Level-based: it looks only at
+ * the state and the facts, never at what happened before, so a run that died at any point is
+ * continued by the next one. Pure; the clock is `facts.now`.
+ *
+ * Without a rollout in flight it decides whether one starts: the tag's digest, unless it failed
+ * before (then the workloads are held at `currentDigest`, and drift from it is reverted), unless
+ * every selected workload already runs it. With one in flight its strategy decides, except for
+ * the Recording phase, which is the engine's.
+ */
+export function decideRollout(
+  facts: RolloutFacts,
+  strategies: Partial<Record<string, RolloutStrategy>> = STRATEGIES,
+): RolloutAction {
+  const { cv, spec } = facts;
+  const generation = cv.metadata.generation;
+  if (spec.suspend)
+    return {
+      type: 'done',
+      outcome: 'Suspended',
+      conditions: [
+        {
+          type: ConditionType.Suspended,
+          status: 'True',
+          reason: Reason.Suspended,
+          message: 'spec.suspend is true',
+          observedGeneration: generation,
+        },
+      ],
+    };
+  const rollout = cv.status?.rollout;
+  if (rollout) {
+    if (rollout.phase === 'Recording') return { type: 'record' };
+    const strategy = strategies[rollout.strategy];
+    if (strategy) return strategy.next(facts, rollout);
+    // A rollout of a strategy this version cannot run (written by a newer cvm): end it visibly.
+    return {
+      type: 'promote',
+      to: {
+        phase: 'Recording',
+        result: 'Failed',
+        reason: Reason.InvalidSpec,
+        message: `this version of cvm cannot continue a ${rollout.strategy} rollout`,
+      },
+    };
+  }
+  if (!strategies[spec.strategy.type])
+    return blocked(
+      Reason.InvalidSpec,
+      `spec.strategy.type ${spec.strategy.type} is not supported by this version of cvm yet; use Rolling`,
+      generation,
+    );
+  return decideStart(facts);
+}
+
+function blocked(
+  reason: Reason,
+  message: string,
+  generation: number,
+  retry?: string,
+): RolloutAction {
+  return {
+    type: 'done',
+    outcome: 'Blocked',
+    conditions: blockedConditions(reason, message, generation),
+    ...(retry ? { retry } : {}),
+  };
+}
+
+function decideStart(facts: RolloutFacts): RolloutAction {
+  const { cv, spec, resolved, selected } = facts;
+  const generation = cv.metadata.generation;
+  const status = cv.status ?? {};
+  if (resolved === undefined || selected === undefined) return { type: 'resolve' };
+  if (resolved === null) {
+    // The event may have arrived before the registry shows the tag: retried, then reported.
+    const message = `tag ${spec.tag} not found in ${spec.imageRepo}`;
+    return blocked(Reason.DigestNotFound, message, generation, message);
+  }
+  if (selected.length === 0)
+    return blocked(
+      Reason.NoMatchingWorkloads,
+      `no Deployment, StatefulSet, DaemonSet or CronJob in ${cv.metadata.namespace} matches the selector`,
+      generation,
+    );
+  const running = selected.flatMap((w) => {
+    const c = containerOf(w, spec.container);
+    return c ? [digestOfImage(c.image)] : [];
+  });
+  if (running.length === 0)
+    return blocked(
+      Reason.ContainerNotFound,
+      `no selected workload has a container named ${spec.container}`,
+      generation,
+    );
+  const current = status.currentDigest;
+  const canHeal = current !== undefined && !!status.currentImage && !!status.currentVersion;
+  const drifted = canHeal && running.some((d) => d !== current);
+  if (status.failedDigests?.includes(resolved.digest)) {
+    if (drifted && current !== resolved.digest)
+      return { type: 'validate', digest: current, heal: true };
+    return {
+      type: 'done',
+      outcome: 'Blocked',
+      conditions: [knownBad(resolved.digest, status.currentVersion, generation)],
+    };
+  }
+  if (current === resolved.digest) {
+    if (!drifted) return { type: 'done', outcome: 'Unchanged', conditions: [] };
+    return { type: 'validate', digest: current, heal: true };
+  }
+  return { type: 'validate', digest: resolved.digest, heal: false };
+}
+
+function knownBad(
+  digest: string,
+  currentVersion: string | undefined,
+  generation: number,
+): ConditionUpdate {
+  const held = currentVersion ? `; the workloads stay at ${currentVersion}` : '';
+  return {
+    type: ConditionType.Progressing,
+    status: 'False',
+    reason: Reason.KnownBadDigest,
+    message: `${digest} failed before and is not rolled out again${held}; push a new image`,
+    observedGeneration: generation,
+  };
+}

@@ -1,0 +1,78 @@
+import type {
+  ContainerVersionSpec,
+  RolloutFinalResult,
+  RolloutPhase,
+  RolloutState,
+} from '../api/container-version.js';
+import type { ConditionUpdate, Reason } from '../api/conditions.js';
+import type { StoredContainerVersion, VerifyJobState, Workload } from './ports.js';
+
+/**
+ * What a rollout decision looks at: the CV as read now and whatever this run has read so far.
+ * A field left undefined was not read yet; the decision asks for it with `resolve` or `observe`.
+ */
+export interface RolloutFacts {
+  cv: StoredContainerVersion;
+  /** The CV's spec, validated. */
+  spec: ContainerVersionSpec;
+  /** The followed tag's digest in the registry now; `null` when the tag does not exist. */
+  resolved?: { digest: string } | null;
+  /** The workloads the selector matches now. */
+  selected?: readonly Workload[];
+  /** The rollout's workloads as read now (`null`: deleted), by {@link workloadKey}. */
+  observed?: ReadonlyMap<string, Workload | null>;
+  /** The rollout's verify Jobs as read now, by Job name. */
+  verifyJobs?: ReadonlyMap<string, VerifyJobState>;
+  now: Date;
+}
+
+/** How a job run ends when nothing is left to do now. */
+export type RunOutcome = RolloutFinalResult | 'Unchanged' | 'Blocked' | 'Gone' | 'Suspended';
+
+/** A change of a rollout in flight, persisted in `status.rollout` (merged into it). */
+export type RolloutTransition = Partial<RolloutState> & { phase: RolloutPhase };
+
+/**
+ * The next thing to do for one ContainerVersion. Only `resolve` and `observe` read; every other
+ * action writes (the CV's status, workloads, Jobs, history) and is followed by a fresh decision.
+ */
+export type RolloutAction =
+  /** Read the tag's digest in the registry and list the selected workloads. */
+  | { type: 'resolve' }
+  /** Read what the rollout waits on: its workloads or its verify Jobs. */
+  | { type: 'observe' }
+  /** Check the image (`heal`: the CV's current image, already checked) and start the rollout. */
+  | { type: 'validate'; digest: string; heal: boolean }
+  /** Start the verify Jobs of these checks. */
+  | { type: 'verify'; checks: string[] }
+  /** Patch the selected workloads to the rollout's image. */
+  | { type: 'patch' }
+  /** Nothing to do until something changes; look again at `untilMs` at the latest. */
+  | { type: 'wait'; untilMs: number; reason: Reason; message: string }
+  /** Move the rollout on (next phase or step, or to Recording with its result). */
+  | { type: 'promote'; to: RolloutTransition }
+  /** The rollout failed: patch the workloads back to their previous images. */
+  | { type: 'rollback'; reason: Reason; message: string }
+  /** Write history, status, Events and metrics of the finished rollout, and clear it. */
+  | { type: 'record' }
+  /** Stop here, writing these conditions (`retry`: the job should run again with backoff). */
+  | { type: 'done'; outcome: RunOutcome; conditions: ConditionUpdate[]; retry?: string };
+
+/** `Deployment/api`: how a rollout names its workloads. */
+export const workloadKey = (w: { kind: string; name: string }): string => `${w.kind}/${w.name}`;
+
+/** The ObjectReference of a workload, for Events. */
+export function workloadReference(w: Workload) {
+  return {
+    apiVersion: w.kind === 'CronJob' ? 'batch/v1' : 'apps/v1',
+    kind: w.kind,
+    namespace: w.namespace,
+    name: w.name,
+    uid: w.uid,
+  };
+}
+
+/** The named container (or initContainer) of a workload, if it has one. */
+export function containerOf(w: Workload, name: string) {
+  return w.containers.find((c) => c.name === name) ?? w.initContainers.find((c) => c.name === name);
+}

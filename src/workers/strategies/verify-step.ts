@@ -1,0 +1,71 @@
+import type { RolloutState } from '../../api/container-version.js';
+import { Reason } from '../../api/conditions.js';
+import type { RolloutAction, RolloutFacts, RolloutTransition } from '../rollout-facts.js';
+
+const failed = (message: string): RolloutAction => ({
+  type: 'promote',
+  to: { phase: 'Recording', result: 'Failed', reason: Reason.VerifyFailed, message },
+});
+
+/**
+ * The verify step of any strategy: before anything is patched, a tag that moved on supersedes
+ * the rollout; then each `spec.verify` check gets its Job, and the step waits until every Job
+ * completed (then `onPass`), one failed, was deleted, or ran past its `timeoutSeconds` (Failed,
+ * VerifyFailed). Pure.
+ */
+export function verifyNext(
+  facts: RolloutFacts,
+  rollout: RolloutState,
+  onPass: RolloutTransition,
+): RolloutAction {
+  if (facts.resolved === undefined) return { type: 'resolve' };
+  if (!rollout.heal && facts.resolved && facts.resolved.digest !== rollout.digest)
+    return {
+      type: 'promote',
+      to: {
+        phase: 'Recording',
+        result: 'Superseded',
+        reason: Reason.RolloutSuperseded,
+        message: `the tag moved on to ${facts.resolved.digest} before ${rollout.version} was rolled out`,
+      },
+    };
+  const started = new Set((rollout.verify ?? []).map((v) => v.name));
+  const toStart = facts.spec.verify.filter((c) => !started.has(c.name)).map((c) => c.name);
+  if (toStart.length > 0) return { type: 'verify', checks: toStart };
+  if (!facts.verifyJobs) return { type: 'observe' };
+  let untilMs = Number.POSITIVE_INFINITY;
+  let running: string | undefined;
+  for (const v of rollout.verify ?? []) {
+    const job = facts.verifyJobs.get(v.job) ?? { state: 'missing' };
+    const check = facts.spec.verify.find((c) => c.name === v.name);
+    const deadlineMs = Date.parse(v.startedAt) + (check?.timeoutSeconds ?? 300) * 1000;
+    if (job.state === 'failed') return failed(`verify check ${v.name} failed: ${job.message}`);
+    if (job.state === 'missing')
+      return failed(
+        `verify check ${v.name} failed: its Job ${v.job} was deleted before it finished`,
+      );
+    if (job.state === 'running') {
+      if (facts.now.getTime() >= deadlineMs)
+        return failed(
+          `verify check ${v.name} failed: it did not finish within ${check?.timeoutSeconds ?? 300}s`,
+        );
+      untilMs = Math.min(untilMs, deadlineMs);
+      running ??= v.name;
+    }
+  }
+  if (running !== undefined)
+    return {
+      type: 'wait',
+      untilMs,
+      reason: Reason.Verifying,
+      message: `waiting for verify check ${running}`,
+    };
+  return {
+    type: 'promote',
+    to: {
+      ...onPass,
+      verify: (rollout.verify ?? []).map((v) => ({ ...v, result: 'Succeeded' as const })),
+      message: `verify checks passed: ${(rollout.verify ?? []).map((v) => v.name).join(', ')}`,
+    },
+  };
+}
