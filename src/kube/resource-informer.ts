@@ -1,0 +1,182 @@
+import {
+  ListWatch,
+  Watch,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import type { Logger } from '../observability/logger.js';
+import { backoffDelayMs } from './backoff.js';
+import { classifyKubeError } from './kube-errors.js';
+
+export interface ResourceInformerOptions<T extends KubernetesObject> {
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  /** What is watched, for logs: `ContainerVersion`, `Deployment`. */
+  what: string;
+  /** The watch path, e.g. `/apis/apps/v1/deployments` (all namespaces). */
+  path: string;
+  /** Lists what `path` watches (the same label selector, if any). */
+  list: () => Promise<KubernetesListObject<T>>;
+  /** A label selector the watch sends along with `path`. */
+  labelSelector?: string;
+  /** Called for every object added or changed (resourceVersion moved). Must be idempotent. */
+  onUpsert: (object: T) => void;
+  /** Called for every object deleted, or gone from a fresh list. */
+  onDelete: (object: T) => void;
+  /** Called after each successful (re)list with the `namespace/name` keys it returned. */
+  onListed?: (keys: ReadonlySet<string>) => void;
+  /** Real ms between forced full re-lists (a guard against silently stuck watches); default 600 000. */
+  relistIntervalMs?: number;
+  /** First restart delay after an error, in ms; doubles per failed attempt; default 500. */
+  initialBackoffMs?: number;
+  /** Largest restart delay, in ms; default 30 000. */
+  maxBackoffMs?: number;
+  /** Source of jitter in [0, 1); default `Math.random`. */
+  random?: () => number;
+}
+
+/** `namespace/name` of an object (name alone for cluster-scoped ones). */
+export const objectKey = (o: KubernetesObject): string =>
+  o.metadata?.namespace
+    ? `${o.metadata.namespace}/${o.metadata.name ?? ''}`
+    : (o.metadata?.name ?? '');
+
+/**
+ * A client-node `ListWatch` made safe to run for days (libraries.md §1.5):
+ * - on any watch or list error it restarts itself after a jittered exponential backoff
+ *   (`initialBackoffMs` doubling up to `maxBackoffMs`, reset once a (re)start runs without error);
+ *   the watch resumes from the last resourceVersion, and a 410 Gone re-lists;
+ * - errors raised while stopping (client-node 1.4 reports `stop()` as an AbortError) are ignored;
+ * - every `relistIntervalMs` it drops the watch and lists again;
+ * - events of a ListWatch that was replaced are dropped, so a re-list cannot race an old stream.
+ *
+ * `start()` resolves after the first attempt (it does not wait for a reachable API server);
+ * {@link synced} resolves once a list is in. `stop()` is idempotent.
+ */
+export class ResourceInformer<T extends KubernetesObject> {
+  private readonly log: Logger;
+  private readonly relistIntervalMs: number;
+  private readonly initialBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly random: () => number;
+  private generation = 0;
+  private listWatch: ListWatch<T> | undefined;
+  private stopping = false;
+  private started = false;
+  private relisting = false;
+  private failedAttempts = 0;
+  private errorsSeen = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private relistTimer: NodeJS.Timeout | undefined;
+  private markSynced!: () => void;
+  private readonly syncedPromise = new Promise<void>((resolve) => {
+    this.markSynced = resolve;
+  });
+
+  constructor(private readonly options: ResourceInformerOptions<T>) {
+    this.log = options.logger;
+    this.relistIntervalMs = options.relistIntervalMs ?? 600_000;
+    this.initialBackoffMs = options.initialBackoffMs ?? 500;
+    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.random = options.random ?? Math.random;
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.stopping = false;
+    this.relistTimer = setInterval(() => void this.relist(), this.relistIntervalMs);
+    this.relistTimer.unref();
+    await this.connectFresh();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping || !this.started) return;
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    clearInterval(this.relistTimer);
+    const listWatch = this.listWatch;
+    this.listWatch = undefined;
+    await listWatch?.stop();
+  }
+
+  /** Resolves once the first list is in. */
+  synced(): Promise<void> {
+    return this.syncedPromise;
+  }
+
+  /** Drops the current ListWatch (its errors become stale) and lists again from scratch. */
+  private async relist(): Promise<void> {
+    if (this.stopping || this.relisting) return;
+    this.relisting = true;
+    try {
+      this.log.debug({ resource: this.options.what }, 're-listing');
+      clearTimeout(this.restartTimer);
+      const old = this.listWatch;
+      this.generation++;
+      await old?.stop();
+      await this.connectFresh();
+    } catch (error) {
+      this.log.warn(
+        { resource: this.options.what, error: classifyKubeError(error).message },
+        're-list failed',
+      );
+    } finally {
+      this.relisting = false;
+    }
+  }
+
+  private async connectFresh(): Promise<void> {
+    const generation = ++this.generation;
+    const { path, list, labelSelector, onUpsert, onDelete } = this.options;
+    const listWatch = new ListWatch<T>(
+      path,
+      new Watch(this.options.kubeConfig),
+      list,
+      false,
+      labelSelector,
+    );
+    const current = () => generation === this.generation && !this.stopping;
+    listWatch.on('add', (o) => current() && onUpsert(o));
+    listWatch.on('update', (o) => current() && onUpsert(o));
+    listWatch.on('delete', (o) => current() && onDelete(o));
+    listWatch.on('error', (error) => {
+      if (current()) this.onError(listWatch, error);
+    });
+    this.listWatch = listWatch;
+    await this.run(listWatch, current);
+  }
+
+  /** One (re)start of `listWatch`; afterwards the listener hears which objects a fresh list has. */
+  private async run(listWatch: ListWatch<T>, current: () => boolean): Promise<void> {
+    const errorsBefore = this.errorsSeen;
+    await listWatch.start();
+    if (!current() || listWatch.latestResourceVersion() === '') return;
+    this.options.onListed?.(new Set(listWatch.list().map(objectKey)));
+    this.markSynced();
+    if (this.errorsSeen === errorsBefore) this.failedAttempts = 0;
+  }
+
+  private onError(listWatch: ListWatch<T>, error: unknown): void {
+    this.errorsSeen++;
+    const delayMs = backoffDelayMs(
+      this.failedAttempts++,
+      this.initialBackoffMs,
+      this.maxBackoffMs,
+      this.random,
+    );
+    const { status, reason, message, transient } = classifyKubeError(error);
+    this.log.warn(
+      { resource: this.options.what, status, reason, error: message, transient, delayMs },
+      'watch failed; restarting',
+    );
+    clearTimeout(this.restartTimer);
+    const generation = this.generation;
+    this.restartTimer = setTimeout(() => {
+      const current = () => generation === this.generation && !this.stopping;
+      if (!current()) return;
+      this.run(listWatch, current).catch((e: unknown) => this.onError(listWatch, e));
+    }, delayMs);
+  }
+}
