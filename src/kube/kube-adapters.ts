@@ -7,6 +7,7 @@ import { loadKubeConfig } from './kube-config.js';
 import { KubeNodeInfo } from './node-info.js';
 import { KubeVerifyRunner } from './verify-runner.js';
 import { KubeWorkloadClient } from './workload-client.js';
+import { KubeWorkloadWatcher } from './workload-watcher.js';
 
 export interface KubeAdapterOptions {
   /** CVM_KUBECONFIG; in-cluster or the default kubeconfig when absent. */
@@ -19,7 +20,8 @@ export interface KubeAdapterOptions {
 
 /**
  * Every Kubernetes adapter of cvm on one kubeconfig, so composition roots outside `src/kube` never
- * see client-node types. The informer is a Runnable: start it before use, stop it last.
+ * see client-node types. The informer (`index`) and the workload watcher (`signals`) are
+ * Runnables: start them before use, stop them last.
  */
 export function createKubeAdapters(options: KubeAdapterOptions) {
   const kubeConfig = loadKubeConfig(
@@ -40,6 +42,7 @@ export function createKubeAdapters(options: KubeAdapterOptions) {
     }),
     history: new ConfigMapHistoryStore({ kubeConfig, logger }),
     verify: new KubeVerifyRunner({ kubeConfig, logger }),
+    signals: new KubeWorkloadWatcher({ kubeConfig, logger }),
   };
 }
 

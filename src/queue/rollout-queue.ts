@@ -4,7 +4,8 @@ import { QueueName } from './names.js';
 
 /** What started a rollout job. Identity only: the worker re-reads the CV and the registry. */
 export interface RolloutTrigger {
-  kind: 'push' | 'scan' | 'poll' | 'drift' | 'sync';
+  /** `resume`: a rollout in flight is continued (a watch event, or a rollout found without a job). */
+  kind: 'push' | 'scan' | 'poll' | 'drift' | 'sync' | 'resume';
   /** The event source (`ghcr`, `ecr`, …) for push and scan. */
   source?: string;
   digest?: string;
@@ -29,13 +30,24 @@ export interface RolloutSink {
   enqueue(data: RolloutJobData): Promise<void>;
 }
 
+/** What {@link RolloutQueue.wake} found: the CV's job ran now, was busy, was queued, or was missing and added. */
+export type WakeResult = 'promoted' | 'active' | 'queued' | 'added';
+
+/** How the watch side continues waiting rollouts. */
+export interface RolloutWaker {
+  /** The CV's delayed job runs now; a job is added when the CV has none. */
+  wake(data: RolloutJobData): Promise<WakeResult>;
+  /** A job is added when the CV has none; an existing one keeps its time. */
+  ensure(data: RolloutJobData): Promise<WakeResult>;
+}
+
 /**
  * The `rollouts` queue seen from producers. One deduplication id per CV with `keepLastIfActive`:
  * while a CV's rollout runs, further requests collapse into one pending job that runs after it
  * (the newest wins, since that job re-resolves the tag); while one waits, more are dropped. So at
  * most one rollout per CV runs at a time across all workers.
  */
-export class RolloutQueue implements RolloutSink {
+export class RolloutQueue implements RolloutSink, RolloutWaker {
   readonly queue: Queue<RolloutJobData>;
   readonly #jobOptions: JobsOptions = {
     attempts: 10,
@@ -60,12 +72,37 @@ export class RolloutQueue implements RolloutSink {
         keepLastIfActive: true,
       },
     });
-    // Deduplicated into a job that waits out a retry backoff (say, a sync that found no tag yet):
-    // a new request means the world changed, so that job runs now instead of after its backoff.
+    // Deduplicated into a job that waits (a retry backoff, a rollout waiting for its workloads):
+    // a new request means the world changed, so that job runs now, with the newest trigger.
     if (job.id && (await this.queue.getJobState(job.id)) === 'delayed') {
       const existing = await this.queue.getJob(job.id);
+      await existing?.updateData(data).catch(() => undefined);
       await existing?.promote().catch(() => undefined);
     }
+  }
+
+  wake(data: RolloutJobData): Promise<WakeResult> {
+    return this.#touch(data, true);
+  }
+
+  ensure(data: RolloutJobData): Promise<WakeResult> {
+    return this.#touch(data, false);
+  }
+
+  async #touch(data: RolloutJobData, promote: boolean): Promise<WakeResult> {
+    const id = await this.queue.getDeduplicationJobId(
+      rolloutDeduplicationId(data.namespace, data.name),
+    );
+    const state = id ? await this.queue.getJobState(id) : 'unknown';
+    if (state === 'active') return 'active';
+    if (state === 'delayed') {
+      if (promote) await (await this.queue.getJob(id ?? ''))?.promote().catch(() => undefined);
+      return promote ? 'promoted' : 'queued';
+    }
+    if (state === 'waiting' || state === 'prioritized' || state === 'waiting-children')
+      return 'queued';
+    await this.enqueue(data);
+    return 'added';
   }
 
   async close(): Promise<void> {

@@ -84,6 +84,20 @@ export interface WorkloadClient {
   patch(kind: WorkloadKind, key: ObjectKey, patch: object): Promise<Workload>;
 }
 
+/** A workload or verify Job that changed (added, modified, deleted), as a watch saw it. */
+export interface WorkloadSignal {
+  kind: Exclude<WorkloadKind, 'CronJob'> | 'Job';
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+}
+
+/** Watch events on the workloads rollouts wait for (one shared watch per kind, not one per rollout). */
+export interface WorkloadSignals {
+  /** Calls `listener` on every change; returns a function that unsubscribes. */
+  onChange(listener: (signal: WorkloadSignal) => void): () => void;
+}
+
 /** Architectures (`amd64`, `arm64`) of the cluster's nodes, for the platform check. */
 export interface NodeInfo {
   architectures(): Promise<string[]>;

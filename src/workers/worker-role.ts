@@ -6,7 +6,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Redis } from '../queue/connections.js';
 import { QueueName } from '../queue/names.js';
 import { QueueWorker } from '../queue/queue-worker.js';
-import type { RolloutJobData, RolloutSink } from '../queue/rollout-queue.js';
+import type { RolloutJobData, RolloutSink, RolloutWaker } from '../queue/rollout-queue.js';
 import type { RegistryClient } from '../registry/registry-client.js';
 import type {
   ContainerVersionIndex,
@@ -14,16 +14,25 @@ import type {
   EventRecorder,
   HistoryStore,
   NodeInfo,
+  StoredContainerVersion,
   VerifyRunner,
   WorkloadClient,
+  WorkloadSignals,
 } from './ports.js';
+import { RolloutNudger } from './rollout-nudger.js';
 import { RolloutRunner } from './rollout-runner.js';
 import { RouteProcessor } from './route-processor.js';
 
 /** The Kubernetes side of the workers, built by `src/kube` (createKubeAdapters). */
 export interface WorkerKube {
   store: ContainerVersionStore;
-  index: ContainerVersionIndex & Runnable;
+  index: ContainerVersionIndex &
+    Runnable & {
+      list(): StoredContainerVersion[];
+      onChange(listener: () => void): () => void;
+    };
+  /** Watch events of workloads and verify Jobs: what continues waiting rollouts. */
+  signals: WorkloadSignals & Runnable;
   workloads: WorkloadClient;
   nodes: NodeInfo;
   events: EventRecorder;
@@ -39,15 +48,15 @@ export interface WorkerRoleDeps {
   registries: { for(registryHost: string): RegistryClient };
   /** For the BullMQ Workers (`createWorkerConnection`). */
   workerConnection: Redis;
-  /** Where routing puts rollouts; the caller owns (and closes) the queue. */
-  rollouts: RolloutSink;
+  /** Where routing puts rollouts and watch events wake them; the caller owns (and closes) the queue. */
+  rollouts: RolloutSink & RolloutWaker;
   cosignPublicKey?: string;
   now?: () => Date;
 }
 
 export interface WorkerRole {
   runner: RolloutRunner;
-  /** In start order: the CV index first, then the rollout worker, then routing (once the index is synced). */
+  /** In start order: the CV index, the workload watches, the rollout worker, the nudger, then routing (once the index is synced). */
   components: Runnable[];
 }
 
@@ -107,5 +116,14 @@ export function createWorkerRole(deps: WorkerRoleDeps): WorkerRole {
     },
     stop: () => routeWorker.stop(),
   };
-  return { runner, components: [deps.kube.index, rolloutWorker, routeAfterSync] };
+  const nudger = new RolloutNudger({
+    cvs: deps.kube.index,
+    signals: deps.kube.signals,
+    rollouts,
+    logger,
+  });
+  return {
+    runner,
+    components: [deps.kube.index, deps.kube.signals, rolloutWorker, nudger, routeAfterSync],
+  };
 }

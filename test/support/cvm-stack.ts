@@ -87,7 +87,6 @@ export async function startCvmStack(options: StackOptions = {}) {
     CVM_KUBECONFIG: emulator.kubeconfigPath,
     CVM_DISTRIBUTION_TOKENS: NOTIFY_TOKEN,
     CVM_GENERIC_SECRETS: GENERIC_SECRET,
-    CVM_ROLLOUT_RECHECK_MS: '2000',
     CVM_LOG_LEVEL: 'debug',
     ...options.env,
   };

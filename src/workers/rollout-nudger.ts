@@ -1,0 +1,147 @@
+import type { Runnable } from '../lifecycle/runnable.js';
+import type { Logger } from '../observability/logger.js';
+import type { RolloutJobData, RolloutWaker } from '../queue/rollout-queue.js';
+import type { StoredContainerVersion, WorkloadSignal, WorkloadSignals } from './ports.js';
+
+/** Label of cvm's verify Jobs naming their ContainerVersion (set by the verify runner). */
+const VERIFY_OF = 'cvm.dev/verify-of';
+
+export interface RolloutNudgerDeps {
+  /** The ContainerVersions as the informer knows them, with their status. */
+  cvs: {
+    list(): StoredContainerVersion[];
+    onChange(listener: () => void): () => void;
+  };
+  signals: WorkloadSignals;
+  rollouts: RolloutWaker;
+  logger: Logger;
+  /** How often every rollout in flight is checked to have a job (a job whose retries ran out, a lost Redis). Default 30 000 ms. */
+  sweepIntervalMs?: number;
+  /** Wait before waking again a CV whose job was running when its workloads changed. Default 250 ms. */
+  busyRetryMs?: number;
+  /** Changes of one CV's workloads within this window wake it once. Default 50 ms. */
+  coalesceMs?: number;
+  now?: () => Date;
+}
+
+/** Wakes of a CV whose job stays busy before the nudger leaves it to the job's own recheck. */
+const MAX_BUSY_RETRIES = 40;
+
+/**
+ * Continues waiting rollouts when something they wait for changes, so waiting costs no worker
+ * and no polling (ADR 0005): a change of a workload that a CV's rollout in flight touched (or of
+ * one of its verify Jobs) wakes that CV's delayed job at once. A CV whose job is running at that
+ * moment is woken again shortly after, so a change seen during a step is not left to the
+ * recheck. A sweep makes sure every rollout in flight has a job at all.
+ */
+export class RolloutNudger implements Runnable {
+  readonly name = 'rollout-nudger';
+  #byWorkload: Map<string, StoredContainerVersion> | undefined;
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  #unsubscribe: (() => void)[] = [];
+  #sweep: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(private readonly deps: RolloutNudgerDeps) {}
+
+  start(): Promise<void> {
+    this.#stopped = false;
+    this.#unsubscribe = [
+      this.deps.cvs.onChange(() => (this.#byWorkload = undefined)),
+      this.deps.signals.onChange((signal) => this.#onSignal(signal)),
+    ];
+    this.#sweep = setInterval(() => void this.sweep(), this.deps.sweepIntervalMs ?? 30_000);
+    this.#sweep.unref();
+    return Promise.resolve();
+  }
+
+  stop(): Promise<void> {
+    this.#stopped = true;
+    for (const off of this.#unsubscribe) off();
+    clearInterval(this.#sweep);
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    return Promise.resolve();
+  }
+
+  /** Adds a job for every rollout in flight that has none; returns how many it added. */
+  async sweep(): Promise<number> {
+    let added = 0;
+    for (const cv of this.deps.cvs.list()) {
+      if (!cv.status?.rollout || this.#stopped) continue;
+      try {
+        if ((await this.deps.rollouts.ensure(resumeJob(cv, this.#now()))) === 'added') added += 1;
+      } catch (error) {
+        this.deps.logger.warn(
+          { cv: cvKey(cv), err: { message: (error as Error).message } },
+          'rollout sweep failed',
+        );
+      }
+    }
+    if (added > 0) this.deps.logger.info({ added }, 'rollouts in flight without a job were queued');
+    return added;
+  }
+
+  #onSignal(signal: WorkloadSignal): void {
+    const cv =
+      signal.kind === 'Job'
+        ? this.#index().get(`${signal.namespace}/Job/${signal.labels[VERIFY_OF] ?? ''}`)
+        : this.#index().get(`${signal.namespace}/${signal.kind}/${signal.name}`);
+    if (cv) this.#schedule(cv, 0, this.deps.coalesceMs ?? 50);
+  }
+
+  #schedule(cv: StoredContainerVersion, attempt: number, delayMs: number): void {
+    const key = cvKey(cv);
+    if (this.#stopped || this.#timers.has(key)) return;
+    const timer = setTimeout(() => {
+      this.#timers.delete(key);
+      void this.#wake(cv, attempt);
+    }, delayMs);
+    timer.unref();
+    this.#timers.set(key, timer);
+  }
+
+  async #wake(cv: StoredContainerVersion, attempt: number): Promise<void> {
+    try {
+      const result = await this.deps.rollouts.wake(resumeJob(cv, this.#now()));
+      this.deps.logger.debug({ cv: cvKey(cv), result }, 'rollout woken by a watch event');
+      if (result === 'active' && attempt < MAX_BUSY_RETRIES)
+        this.#schedule(cv, attempt + 1, this.deps.busyRetryMs ?? 250);
+    } catch (error) {
+      this.deps.logger.warn(
+        { cv: cvKey(cv), err: { message: (error as Error).message } },
+        'waking a rollout failed',
+      );
+    }
+  }
+
+  /** `namespace/Kind/name` of each workload (and `namespace/Job/<cv>` of verify Jobs) of rollouts in flight. */
+  #index(): Map<string, StoredContainerVersion> {
+    if (this.#byWorkload) return this.#byWorkload;
+    const index = new Map<string, StoredContainerVersion>();
+    for (const cv of this.deps.cvs.list()) {
+      const rollout = cv.status?.rollout;
+      if (!rollout) continue;
+      const ns = cv.metadata.namespace;
+      for (const w of rollout.workloads ?? []) index.set(`${ns}/${w.kind}/${w.name}`, cv);
+      if ((rollout.verify ?? []).length > 0) index.set(`${ns}/Job/${cv.metadata.name}`, cv);
+    }
+    this.#byWorkload = index;
+    return index;
+  }
+
+  #now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+}
+
+const cvKey = (cv: StoredContainerVersion) => `${cv.metadata.namespace}/${cv.metadata.name}`;
+
+function resumeJob(cv: StoredContainerVersion, now: Date): RolloutJobData {
+  return {
+    namespace: cv.metadata.namespace,
+    name: cv.metadata.name,
+    uid: cv.metadata.uid,
+    trigger: { kind: 'resume', receivedAt: now.toISOString() },
+  };
+}
