@@ -10,7 +10,7 @@ import type { Logger } from '../observability/logger.js';
 import { RetryLaterError } from '../queue/job-errors.js';
 import type { RolloutJobData } from '../queue/rollout-queue.js';
 import type { RegistryClient } from '../registry/registry-client.js';
-import { blockedConditions, cvReference, writeStatus } from './cv-status.js';
+import { applyConditions, blockedConditions, cvReference, writeStatus } from './cv-status.js';
 import { validateImage } from './image-validation.js';
 import type {
   ContainerVersionStore,
@@ -73,7 +73,13 @@ export class RolloutRunner {
       cv: `${data.namespace}/${data.name}`,
       trigger: data.trigger.kind,
     });
-    const cv = await this.deps.store.get({ namespace: data.namespace, name: data.name });
+    const cv = await this.deps.store
+      .get({ namespace: data.namespace, name: data.name })
+      .catch(async (error: unknown) => {
+        // Without the CV its conditions cannot be merged: the Event alone says so.
+        await this.#stepFailed(unread(data), error, log);
+        throw error;
+      });
     if (!cv || cv.metadata.uid !== data.uid) return 'Gone';
     const validation = validateSpec(cv.spec);
     if (!validation.ok) {
@@ -87,8 +93,56 @@ export class RolloutRunner {
     }
     if (cv.status?.rollout) log.debug({ phase: cv.status.rollout.phase }, 'resuming rollout');
     const run = new Run(this.deps, validation.value, data, log, cv.metadata.generation);
-    return run.loop(cv);
+    try {
+      return await run.loop(cv);
+    } catch (error) {
+      if (!(error instanceof RetryLaterError) && !(error instanceof StillBlockedError))
+        await this.#stepFailed(cv, error, log);
+      throw error;
+    }
   }
+
+  /**
+   * A step that could not finish (an API server or registry that failed or hung past its
+   * timeout) gives the rollout back to the queue, which retries it with backoff; the CV says so
+   * meanwhile (Progressing=Unknown, StepFailed, and a Warning Event), best effort.
+   */
+  async #stepFailed(cv: StoredContainerVersion, error: unknown, log: Logger): Promise<void> {
+    const message = `a step failed and is retried: ${error instanceof Error ? error.message : String(error)}`;
+    log.warn({ err: { message } }, 'rollout step failed');
+    try {
+      if (!cv.status) {
+        await this.deps.events.record(cvReference(cv), 'Warning', Reason.StepFailed, message);
+        return;
+      }
+      await this.deps.store.patchStatus(
+        { namespace: cv.metadata.namespace, name: cv.metadata.name },
+        {
+          conditions: applyConditions(
+            cv.status?.conditions,
+            [
+              {
+                type: ConditionType.Progressing,
+                status: 'Unknown',
+                reason: Reason.StepFailed,
+                message,
+                observedGeneration: cv.metadata.generation,
+              },
+            ],
+            this.deps.now(),
+          ),
+        },
+      );
+      await this.deps.events.record(cvReference(cv), 'Warning', Reason.StepFailed, message);
+    } catch {
+      // The API server is what failed; the job's retry is the record that matters.
+    }
+  }
+}
+
+/** A blocked CV whose job should be retried with backoff (a tag the registry does not show yet). */
+class StillBlockedError extends Error {
+  override readonly name = 'StillBlockedError';
 }
 
 /** The state of one job run: what it read, and the lastEvent it still has to write. */
@@ -355,8 +409,13 @@ class Run {
     action: Extract<RolloutAction, { type: 'wait' }>,
   ): Promise<RunOutcome> {
     const rollout = rolloutOf(cv);
-    if (rollout.message !== action.message || Object.keys(this.#pending).length > 0)
-      await this.#write(cv, { rollout: { ...rollout, message: action.message } });
+    const recovered = afterStepFailed(cv) ? [this.#progressing(action.reason, action.message)] : [];
+    if (
+      rollout.message !== action.message ||
+      Object.keys(this.#pending).length > 0 ||
+      recovered.length > 0
+    )
+      await this.#write(cv, { rollout: { ...rollout, message: action.message } }, recovered);
     const recheckMs = this.deps.recheckMs ?? 10_000;
     const delayMs = Math.max(0, Math.min(action.untilMs - this.deps.now().getTime(), recheckMs));
     throw new RetryLaterError(action.message, delayMs);
@@ -367,9 +426,21 @@ class Run {
     action: Extract<RolloutAction, { type: 'done' }>,
   ): Promise<RunOutcome> {
     const stale = cv.status?.observedGeneration !== cv.metadata.generation;
-    if (action.conditions.length > 0 || Object.keys(this.#pending).length > 0 || stale)
-      await this.#write(cv, {}, action.conditions);
-    if (action.retry) throw new Error(action.retry);
+    const conditions =
+      afterStepFailed(cv) && !action.conditions.some((c) => c.type === ConditionType.Progressing)
+        ? [
+            ...action.conditions,
+            this.#condition(
+              ConditionType.Progressing,
+              'False',
+              Reason.Synced,
+              'nothing to roll out',
+            ),
+          ]
+        : action.conditions;
+    if (conditions.length > 0 || Object.keys(this.#pending).length > 0 || stale)
+      await this.#write(cv, {}, conditions);
+    if (action.retry) throw new StillBlockedError(action.retry);
     return action.outcome === 'Unchanged' && this.#recorded ? this.#recorded : action.outcome;
   }
 
@@ -410,6 +481,28 @@ class Run {
     return this.#condition(ConditionType.Progressing, 'True', reason, message);
   }
 }
+
+/** The CV of a job whose read failed, as far as the job knows it (no status: nothing to merge into). */
+function unread(data: RolloutJobData): StoredContainerVersion {
+  return {
+    apiVersion: 'cvm.dev/v1',
+    kind: 'ContainerVersion',
+    metadata: {
+      namespace: data.namespace,
+      name: data.name,
+      uid: data.uid,
+      generation: 0,
+      resourceVersion: '',
+    },
+    spec: undefined,
+  };
+}
+
+/** The CV still says a step failed: the next write that succeeds says what happens now. */
+const afterStepFailed = (cv: StoredContainerVersion): boolean =>
+  cv.status?.conditions?.some(
+    (c) => c.type === ConditionType.Progressing && c.reason === Reason.StepFailed,
+  ) ?? false;
 
 function rolloutOf(cv: StoredContainerVersion): RolloutState {
   const rollout = cv.status?.rollout;

@@ -59,6 +59,11 @@ export class Faults {
     return this.latency;
   }
 
+  /** Uses left of every rule, summed: 0 once every injected fault happened. */
+  remaining(): number {
+    return this.rules.reduce((sum, r) => sum + r.remaining, 0);
+  }
+
   /** Removes every rule and the latency. */
   clear(): void {
     this.rules = [];
