@@ -322,6 +322,7 @@ export const RolloutStateSchema = z.object({
   verify: z.array(RolloutVerifySchema).optional().describe('The verify Jobs of this rollout.'),
   result: z.enum(ROLLOUT_FINAL_RESULTS).optional().describe('Set when the phase is Recording.'),
   reason: z.string().optional().describe('CamelCase reason of the result.'),
+  failure: z.string().optional().describe('Why the rollout failed, while it rolls back.'),
   message: z.string().default('').describe('Where the rollout stands, for people.'),
 });
 

@@ -240,7 +240,8 @@ class Run {
               ...change.rollout,
               phase: 'RollingBack',
               reason: action.reason,
-              message: action.message,
+              failure: action.message,
+              message: `${action.message}; rolling back`,
             },
           },
           [

@@ -421,7 +421,13 @@ describe('decideRollout with a Rolling rollout in flight', () => {
     [
       'rolling back, rolled out: rolled back',
       facts({
-        cv: cv({ rollout: rollout({ phase: 'RollingBack', message: 'deadline' }) }),
+        cv: cv({
+          rollout: rollout({
+            phase: 'RollingBack',
+            failure: 'deadline',
+            message: 'Waiting for pods',
+          }),
+        }),
         observed: observed(deployment(D1, rolledOut)),
       }),
       {
@@ -436,7 +442,13 @@ describe('decideRollout with a Rolling rollout in flight', () => {
     [
       'rolling back past its deadline: failed, RollbackFailed',
       facts({
-        cv: cv({ rollout: rollout({ phase: 'RollingBack', message: 'deadline' }) }),
+        cv: cv({
+          rollout: rollout({
+            phase: 'RollingBack',
+            failure: 'deadline',
+            message: 'Waiting for pods',
+          }),
+        }),
         observed: observed(deployment(D1, halfway)),
         now: at(600),
       }),

@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   containerVersion,
@@ -9,10 +8,9 @@ import {
   startCvmStack,
   type CvmStack,
 } from '../support/cvm-stack.js';
-import { freePort } from '../support/redis-server.js';
+import { startCvmProcess } from '../support/cvm-process.js';
 import { waitFor } from '../support/wait-for.js';
 
-const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 let stack: CvmStack;
 const processes: ChildProcess[] = [];
 
@@ -30,27 +28,11 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function startWorker(): Promise<{ proc: ChildProcess; output: () => string }> {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('CVM_')),
-  );
-  const proc = spawn(process.execPath, ['--import', 'tsx', main, 'worker'], {
-    env: {
-      ...env,
-      ...stack.env,
-      CVM_OPS_PORT: String(await freePort()),
-      CVM_LISTEN_HOST: '127.0.0.1',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  processes.push(proc);
-  let out = '';
-  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  await waitFor(() => out.includes('"msg":"cvm started"'), 'the worker to start', {
-    timeoutMs: 20_000,
-  });
-  return { proc, output: () => out };
+const startWorker = () => startCvmProcess('worker', stack.env, processes);
+
+async function kill(worker: { proc: ChildProcess }): Promise<void> {
+  worker.proc.kill('SIGKILL');
+  await once(worker.proc, 'exit');
 }
 
 describe('a worker killed in the middle of a rollout', () => {
@@ -100,4 +82,53 @@ describe('a worker killed in the middle of a rollout', () => {
     const [code] = (await once(second.proc, 'exit')) as [number | null];
     expect(code).toBe(0);
   }, 120_000);
+  it('20 CVs killed -9 mid-rollout while the tag moves on: each interrupted rollout is recorded, then the newer one runs', async () => {
+    const namespaces = Array.from({ length: 20 }, (_, i) => `moved-${i}`);
+    await stack.apply(
+      namespaces.flatMap((ns) => [
+        namespace(ns),
+        deployment(ns, 'api', 'example.com/old/api:1', { app: 'moved' }),
+        containerVersion(ns, 'api', {
+          imageRepo: stack.repo,
+          tag: 'moved',
+          versionPattern: '^sha-[0-9a-f]{7}$',
+          selector: { app: 'moved' },
+          container: 'api',
+          pollIntervalSeconds: 0,
+        }),
+      ]),
+    );
+    const first = await startWorker();
+    const v1 = stack.push(['sha-9300001', 'moved']);
+    await waitFor(
+      async () => {
+        const cvs = JSON.parse(
+          (await stack.kubectl(['get', 'cv', '-A', '-o', 'json'])).stdout,
+        ).items.filter((cv: any) => cv.metadata.namespace.startsWith('moved-'));
+        return (
+          cvs.filter((cv: any) => cv.status?.rollout?.phase === 'Waiting').length ===
+          namespaces.length
+        );
+      },
+      'every CV to be patched and waiting',
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    await kill(first);
+    const v2 = stack.push(['sha-9300002', 'moved']);
+    await startWorker();
+    for (const ns of namespaces) {
+      await waitFor(
+        async () => (await stack.containerVersion(ns, 'api')).status?.currentDigest === v2,
+        `${ns} to run the newer digest`,
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
+      expect(
+        (await stack.history(ns, 'api')).map((h) => [h.digest, h.result]),
+        ns,
+      ).toEqual([
+        [v2, 'Succeeded'],
+        [v1, 'Succeeded'],
+      ]);
+    }
+  }, 180_000);
 });

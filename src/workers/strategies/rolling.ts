@@ -88,7 +88,7 @@ function rollingBack(facts: RolloutFacts, rollout: RolloutState): RolloutAction 
         phase: 'Recording',
         result: 'RolledBack',
         reason: Reason.RolledBack,
-        message: `${rollout.message}; rolled back to the previous image`,
+        message: `${rollout.failure ?? rollout.message}; rolled back to the previous image`,
       },
     };
   const deadlineMs = time(rollout.progressDeadlineAt);
@@ -99,7 +99,7 @@ function rollingBack(facts: RolloutFacts, rollout: RolloutState): RolloutAction 
         phase: 'Recording',
         result: 'Failed',
         reason: Reason.RollbackFailed,
-        message: `${rollout.message}; rollback did not finish: ${progress.message}`,
+        message: `${rollout.failure ?? rollout.message}; rollback did not finish: ${progress.message}`,
       },
     };
   return {

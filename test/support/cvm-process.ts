@@ -1,0 +1,43 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './redis-server.js';
+import { waitFor } from './wait-for.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+export interface CvmProcess {
+  proc: ChildProcess;
+  /** Everything it printed so far (stdout and stderr). */
+  output: () => string;
+}
+
+/**
+ * Starts `cvm <role>` from source as a child process with `env` (CVM_* of the test's stack) and
+ * a free ops port; resolves once it logged "cvm started". The caller kills it (`proc.kill`).
+ */
+export async function startCvmProcess(
+  role: 'worker' | 'reconciler' | 'receiver' | 'serve',
+  env: Record<string, string>,
+  track: ChildProcess[],
+): Promise<CvmProcess> {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('CVM_')),
+  );
+  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, role], {
+    env: {
+      ...inherited,
+      ...env,
+      CVM_OPS_PORT: String(await freePort()),
+      CVM_LISTEN_HOST: '127.0.0.1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  track.push(proc);
+  let out = '';
+  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+  await waitFor(() => out.includes('"msg":"cvm started"'), `cvm ${role} to start`, {
+    timeoutMs: 20_000,
+  });
+  return { proc, output: () => out };
+}
