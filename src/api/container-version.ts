@@ -266,6 +266,7 @@ export const ROLLOUT_PHASES = [
 const RolloutWorkloadSchema = z.object({
   kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob']),
   name: z.string(),
+  uid: z.string().optional(),
   previousImage: z
     .string()
     .optional()

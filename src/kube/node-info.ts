@@ -6,11 +6,14 @@ import { classifyKubeError, toKubeApiError } from './kube-errors.js';
 export interface KubeNodeInfoDeps {
   kubeConfig: KubeConfig;
   logger: Logger;
+  /** How long an answer is reused, in ms (nodes' architectures rarely change); default 30 000; 0: always list. */
+  cacheMs?: number;
 }
 
 /**
  * {@link NodeInfo} from the Node objects: the distinct `status.nodeInfo.architecture` values
- * (`amd64`, `arm64`), sorted. One list request per call; no cache.
+ * (`amd64`, `arm64`), sorted. One list request per `cacheMs` (default 30 s), however many
+ * rollouts ask meanwhile.
  *
  * When RBAC forbids listing nodes (403, e.g. cvm installed with namespace-only permissions) it
  * resolves to `[]` and logs once at info: the caller must read an empty list as "unknown" and
@@ -20,13 +23,26 @@ export class KubeNodeInfo implements NodeInfo {
   private readonly core: CoreV1Api;
   private readonly log: Logger;
   private forbiddenLogged = false;
+  private readonly cacheMs: number;
+  private cached: { at: number; architectures: Promise<string[]> } | undefined;
 
   constructor(deps: KubeNodeInfoDeps) {
     this.core = deps.kubeConfig.makeApiClient(CoreV1Api);
     this.log = deps.logger.child({ component: 'node-info' });
+    this.cacheMs = deps.cacheMs ?? 30_000;
   }
 
-  async architectures(): Promise<string[]> {
+  architectures(): Promise<string[]> {
+    const now = Date.now();
+    if (this.cached && now - this.cached.at < this.cacheMs) return this.cached.architectures;
+    const architectures = this.list();
+    this.cached = { at: now, architectures };
+    // A failed answer is not reused.
+    architectures.catch(() => (this.cached = undefined));
+    return architectures;
+  }
+
+  private async list(): Promise<string[]> {
     try {
       const nodes = await this.core.listNode();
       const architectures = nodes.items

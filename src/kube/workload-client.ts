@@ -135,7 +135,7 @@ interface WireObject {
 }
 
 /** The wire form of a client-node model (Dates become strings) and the parts cvm reads. */
-function toWorkload(kind: WorkloadKind, model: unknown): Workload {
+export function toWorkload(kind: WorkloadKind, model: unknown): Workload {
   const object = JSON.parse(JSON.stringify(model)) as WireObject;
   const podSpec = dig(object, KINDS[kind].podSpecPath) as
     { containers?: unknown[]; initContainers?: unknown[] } | undefined;

@@ -10,6 +10,16 @@ import type { Logger } from '../observability/logger.js';
 import type { WorkloadSignal, WorkloadSignals } from '../workers/ports.js';
 import { ResourceInformer } from './resource-informer.js';
 import { VERIFY_LABEL } from './verify-runner.js';
+import { toWorkload } from './workload-client.js';
+
+/** A Job with a Complete or Failed condition that is True. */
+function jobFinished(object: KubernetesObject): boolean {
+  const conditions = (object as { status?: { conditions?: { type: string; status: string }[] } })
+    .status?.conditions;
+  return (conditions ?? []).some(
+    (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+  );
+}
 
 export interface KubeWorkloadWatcherOptions {
   kubeConfig: KubeConfig;
@@ -75,8 +85,8 @@ export class KubeWorkloadWatcher implements WorkloadSignals, Runnable {
           list: w.list,
           ...(w.labelSelector ? { labelSelector: w.labelSelector } : {}),
           ...(options.relistIntervalMs ? { relistIntervalMs: options.relistIntervalMs } : {}),
-          onUpsert: (o) => this.emit(w.kind, o),
-          onDelete: (o) => this.emit(w.kind, o),
+          onUpsert: (o) => this.emit(w.kind, o, false),
+          onDelete: (o) => this.emit(w.kind, o, true),
         }),
     );
   }
@@ -99,12 +109,16 @@ export class KubeWorkloadWatcher implements WorkloadSignals, Runnable {
     return () => this.listeners.delete(listener);
   }
 
-  private emit(kind: WorkloadSignal['kind'], object: KubernetesObject): void {
+  private emit(kind: WorkloadSignal['kind'], object: KubernetesObject, deleted: boolean): void {
     const signal: WorkloadSignal = {
       kind,
       namespace: object.metadata?.namespace ?? '',
       name: object.metadata?.name ?? '',
       labels: object.metadata?.labels ?? {},
+      deleted,
+      ...(kind === 'Job'
+        ? { finished: jobFinished(object) }
+        : { workload: toWorkload(kind, object) }),
     };
     for (const listener of this.listeners) {
       try {

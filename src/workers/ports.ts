@@ -90,6 +90,12 @@ export interface WorkloadSignal {
   namespace: string;
   name: string;
   labels: Record<string, string>;
+  /** The object is gone. */
+  deleted: boolean;
+  /** The workload as the watch saw it (Deployments, StatefulSets, DaemonSets). */
+  workload?: Workload;
+  /** A Job reached Complete or Failed. */
+  finished?: boolean;
 }
 
 /** Watch events on the workloads rollouts wait for (one shared watch per kind, not one per rollout). */

@@ -123,9 +123,11 @@ export class WorkloadEffects {
     cv: StoredContainerVersion,
     spec: ContainerVersionSpec,
     rollout: RolloutState,
+    listed?: readonly Workload[],
   ): Promise<WorkloadsChange> {
     const { namespace, name } = cv.metadata;
-    const selected = await this.deps.workloads.list(namespace, spec.selector);
+    // Listed earlier in the same run (moments ago), or listed now.
+    const selected = listed ?? (await this.deps.workloads.list(namespace, spec.selector));
     const desired = {
       image: rollout.image,
       digest: rollout.digest,
@@ -163,6 +165,7 @@ export class WorkloadEffects {
       entries.push({
         kind: workload.kind,
         name: workload.name,
+        uid: workload.uid,
         ...(previousImage ? { previousImage } : {}),
         generation: after.generation,
         ...(plan.action === 'patch' && before ? { progressStamp: before } : {}),

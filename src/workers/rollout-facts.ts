@@ -62,7 +62,7 @@ export type RolloutAction =
 export const workloadKey = (w: { kind: string; name: string }): string => `${w.kind}/${w.name}`;
 
 /** The ObjectReference of a workload, for Events. */
-export function workloadReference(w: Workload) {
+export function workloadReference(w: Pick<Workload, 'kind' | 'namespace' | 'name' | 'uid'>) {
   return {
     apiVersion: w.kind === 'CronJob' ? 'batch/v1' : 'apps/v1',
     kind: w.kind,

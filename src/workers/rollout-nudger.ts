@@ -2,6 +2,8 @@ import type { Runnable } from '../lifecycle/runnable.js';
 import type { Logger } from '../observability/logger.js';
 import type { RolloutJobData, RolloutWaker } from '../queue/rollout-queue.js';
 import type { StoredContainerVersion, WorkloadSignal, WorkloadSignals } from './ports.js';
+import { workloadKey } from './rollout-facts.js';
+import { workloadsProgress } from './workload-progress.js';
 
 /** Label of cvm's verify Jobs naming their ContainerVersion (set by the verify runner). */
 const VERIFY_OF = 'cvm.dev/verify-of';
@@ -29,8 +31,9 @@ const MAX_BUSY_RETRIES = 40;
 
 /**
  * Continues waiting rollouts when something they wait for changes, so waiting costs no worker
- * and no polling (ADR 0005): a change of a workload that a CV's rollout in flight touched (or of
- * one of its verify Jobs) wakes that CV's delayed job at once. A CV whose job is running at that
+ * and no polling (ADR 0005): a decisive change of a workload that a CV's rollout in flight
+ * touched (rolled out, failed, deleted) or of one of its verify Jobs (finished) wakes that CV's
+ * delayed job at once. A CV whose job is running at that
  * moment is woken again shortly after, so a change seen during a step is not left to the
  * recheck. A sweep makes sure every rollout in flight has a job at all.
  */
@@ -87,7 +90,7 @@ export class RolloutNudger implements Runnable {
       signal.kind === 'Job'
         ? this.#index().get(`${signal.namespace}/Job/${signal.labels[VERIFY_OF] ?? ''}`)
         : this.#index().get(`${signal.namespace}/${signal.kind}/${signal.name}`);
-    if (cv) this.#schedule(cv, 0, this.deps.coalesceMs ?? 50);
+    if (cv && decisive(cv, signal)) this.#schedule(cv, 0, this.deps.coalesceMs ?? 50);
   }
 
   #schedule(cv: StoredContainerVersion, attempt: number, delayMs: number): void {
@@ -133,6 +136,22 @@ export class RolloutNudger implements Runnable {
   #now(): Date {
     return this.deps.now?.() ?? new Date();
   }
+}
+
+/**
+ * Whether a change can move the rollout on: a verify Job that finished, a workload that finished
+ * rolling out or failed (judged as the rollout judges it), anything deleted. The many status
+ * updates of a rollout under way wake nothing; the rollout's recheck still reads them.
+ */
+function decisive(cv: StoredContainerVersion, signal: WorkloadSignal): boolean {
+  if (signal.deleted) return true;
+  if (signal.kind === 'Job') return signal.finished === true;
+  const entry = cv.status?.rollout?.workloads?.find(
+    (w) => w.kind === signal.kind && w.name === signal.name,
+  );
+  if (!entry || !signal.workload) return true;
+  const progress = workloadsProgress([entry], new Map([[workloadKey(entry), signal.workload]]));
+  return progress.state !== 'progressing';
 }
 
 const cvKey = (cv: StoredContainerVersion) => `${cv.metadata.namespace}/${cv.metadata.name}`;

@@ -90,12 +90,12 @@ export class MemoryStore implements ObjectStore {
     const type = this.type(resource);
     const requirements = parseLabelSelector(options.labelSelector ?? '');
     const namespace = type.namespaced ? options.namespace : undefined;
+    // Filter first, then sort and copy only what is returned: lists stay cheap with many objects.
     return [...this.bucket(resource).entries()]
+      .filter(([, o]) => namespace === undefined || o.metadata.namespace === namespace)
+      .filter(([, o]) => matchesRequirements(requirements, o.metadata.labels))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, object]) => object)
-      .filter((o) => namespace === undefined || o.metadata.namespace === namespace)
-      .filter((o) => matchesRequirements(requirements, o.metadata.labels))
-      .map((o) => structuredClone(o));
+      .map(([, o]) => structuredClone(o));
   }
 
   create(resource: ResourceName, input: KubeObject): KubeObject {

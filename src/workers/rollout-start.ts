@@ -1,0 +1,141 @@
+import type { ContainerVersionSpec, RolloutState } from '../api/container-version.js';
+import { ConditionType, Reason } from '../api/conditions.js';
+import { parseRepository } from '../events/image-ref.js';
+import type { Logger } from '../observability/logger.js';
+import { RetryLaterError } from '../queue/job-errors.js';
+import type { RolloutJobData } from '../queue/rollout-queue.js';
+import type { RegistryClient } from '../registry/registry-client.js';
+import { cvReference } from './cv-status.js';
+import { validateImage, type ImageValidationDeps } from './image-validation.js';
+import type { EventRecorder, StoredContainerVersion } from './ports.js';
+import type { RolloutFacts, RunOutcome } from './rollout-facts.js';
+import { iso } from './rollout-record.js';
+import type { RunStatus } from './run-status.js';
+import { STRATEGIES } from './strategies/strategies.js';
+
+export interface StartContext {
+  deps: ImageValidationDeps & {
+    events: EventRecorder;
+    registries: { for(registryHost: string): RegistryClient };
+    observer?: { finished(result: RunOutcome, durationSeconds: number | undefined): void };
+  };
+  spec: ContainerVersionSpec;
+  data: RolloutJobData;
+  status: RunStatus;
+  log: Logger;
+}
+
+/** The CV after the start, or the outcome when the image was refused. */
+export type StartResult = { cv: StoredContainerVersion } | { outcome: RunOutcome };
+
+/**
+ * The `validate` action: the image's checks (skipped for `heal`, a revert to the CV's current
+ * image, which passed them before), then the rollout's start written to `status.rollout` before
+ * anything is patched, with a RolloutStarted (or DriftCorrected) Event. A check that says "not
+ * yet" throws {@link RetryLaterError}; one that refuses the digest remembers it in `failedDigests`.
+ */
+export async function startRollout(
+  ctx: StartContext,
+  facts: RolloutFacts,
+  digest: string,
+  heal: boolean,
+): Promise<StartResult> {
+  const { cv } = facts;
+  const { spec, status } = ctx;
+  const strategy = STRATEGIES[spec.strategy.type];
+  if (!strategy) throw new Error(`no strategy ${spec.strategy.type}`);
+  let version = cv.status?.currentVersion ?? '';
+  let image = cv.status?.currentImage ?? '';
+  if (!heal) {
+    const repo = parseRepository(spec.imageRepo);
+    const registry = ctx.deps.registries.for(repo.registry);
+    const checked = await validateImage(
+      ctx.deps,
+      spec,
+      registry,
+      repo,
+      digest,
+      facts.selected ?? [],
+    );
+    if (checked.outcome === 'wait') {
+      await status.write(cv, {}, [
+        status.condition(ConditionType.Progressing, 'False', checked.reason, checked.message),
+      ]);
+      throw new RetryLaterError(checked.message, checked.retryAfterMs);
+    }
+    if (checked.outcome === 'fail')
+      return refuse(ctx, cv, digest, checked.version, checked.reason, checked.message);
+    version = checked.version;
+    image = checked.image;
+  }
+  const startedAt = iso(ctx.deps.now());
+  const tagElsewhere = facts.resolved && facts.resolved.digest !== digest;
+  const rollout: RolloutState = {
+    id: `${digest}@${startedAt}`,
+    strategy: spec.strategy.type,
+    phase: strategy.firstPhase(spec, heal),
+    step: 1,
+    steps: strategy.steps(spec),
+    digest,
+    version,
+    image,
+    trigger: ctx.data.trigger.kind,
+    ...(heal ? { heal: true } : {}),
+    startedAt,
+    message: heal
+      ? `reverting drift: the workloads go back to ${version}${tagElsewhere ? ` (the tag points at ${facts.resolved?.digest}, which failed before)` : ''}`
+      : `rolling out ${version}`,
+  };
+  const reason = heal ? Reason.DriftCorrected : Reason.RolloutStarted;
+  const stored = await status.write(
+    cv,
+    {
+      rollout,
+      lastRollout: {
+        version,
+        digest,
+        startedAt,
+        // null removes the previous rollout's end time: the status is merge-patched.
+        finishedAt: null as unknown as undefined,
+        result: 'Progressing',
+        message: '',
+      },
+    },
+    [status.progressing(reason, rollout.message)],
+  );
+  await ctx.deps.events.record(
+    cvReference(cv),
+    'Normal',
+    reason,
+    heal ? rollout.message : `rolling out ${image}`,
+  );
+  ctx.log.info({ digest, version, heal }, 'rollout started');
+  return { cv: stored };
+}
+
+/** A check refused the digest before anything was patched: remembered, never retried. */
+async function refuse(
+  ctx: StartContext,
+  cv: StoredContainerVersion,
+  digest: string,
+  version: string,
+  reason: Reason,
+  why: string,
+): Promise<StartResult> {
+  const message = `${version} (${digest}) was not rolled out: ${why}`;
+  const now = iso(ctx.deps.now());
+  await ctx.status.write(
+    cv,
+    {
+      failedDigests: [...new Set([...(cv.status?.failedDigests ?? []), digest])],
+      lastRollout: { version, digest, startedAt: now, finishedAt: now, result: 'Failed', message },
+    },
+    [
+      ctx.status.condition(ConditionType.Progressing, 'False', reason, message),
+      ctx.status.condition(ConditionType.Degraded, 'True', reason, message),
+    ],
+  );
+  ctx.deps.observer?.finished('Failed', undefined);
+  ctx.log.warn({ digest, reason, message }, 'image refused');
+  return { outcome: 'Blocked' };
+}

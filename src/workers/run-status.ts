@@ -1,0 +1,96 @@
+import type { ContainerVersionStatus } from '../api/container-version.js';
+import { ConditionType, Reason, type ConditionUpdate } from '../api/conditions.js';
+import type { RolloutJobData } from '../queue/rollout-queue.js';
+import { applyConditions, cvReference, writeStatus, type StatusDeps } from './cv-status.js';
+import type { StoredContainerVersion } from './ports.js';
+
+/**
+ * The status writes of one job run: every write observes the CV's generation, and the first one
+ * also carries the run's `lastEvent` (the push that started it), so a push costs no write of its own.
+ */
+export class RunStatus {
+  #pending: Partial<ContainerVersionStatus>;
+
+  constructor(
+    private readonly deps: StatusDeps,
+    /** The CV's metadata.generation: what the conditions this run writes observed. */
+    private readonly generation: number,
+    data: RolloutJobData,
+  ) {
+    const { trigger } = data;
+    this.#pending = trigger.source
+      ? {
+          lastEvent: {
+            source: trigger.source,
+            receivedAt: trigger.receivedAt,
+            ...(trigger.digest ? { digest: trigger.digest } : {}),
+          },
+        }
+      : {};
+  }
+
+  /** The run still has a lastEvent to write. */
+  get pending(): boolean {
+    return Object.keys(this.#pending).length > 0;
+  }
+
+  /** Writes `fields` and `conditions` (Events when Ready or Degraded change); resolves to the stored CV. */
+  async write(
+    cv: StoredContainerVersion,
+    fields: Partial<ContainerVersionStatus>,
+    conditions: readonly ConditionUpdate[] = [],
+  ): Promise<StoredContainerVersion> {
+    const stored = await writeStatus(this.deps, cv, { ...this.#pending, ...fields }, conditions);
+    this.#pending = {};
+    return stored;
+  }
+
+  condition(
+    type: ConditionType,
+    status: 'True' | 'False',
+    reason: Reason,
+    message: string,
+  ): ConditionUpdate {
+    return { type, status, reason, message, observedGeneration: this.generation };
+  }
+
+  progressing(reason: Reason, message: string): ConditionUpdate {
+    return this.condition(ConditionType.Progressing, 'True', reason, message);
+  }
+}
+
+/** The CV still says a step failed: the next write that succeeds says what happens now. */
+export const afterStepFailed = (cv: StoredContainerVersion): boolean =>
+  cv.status?.conditions?.some(
+    (c) => c.type === ConditionType.Progressing && c.reason === Reason.StepFailed,
+  ) ?? false;
+
+/**
+ * Says on the CV that a step failed and is retried (Progressing=Unknown, StepFailed, and a
+ * Warning Event), best effort: the API server may be what failed. A CV read without status (or
+ * not read at all) gets the Event only, since its conditions cannot be merged.
+ */
+export async function reportStepFailed(
+  deps: StatusDeps,
+  cv: StoredContainerVersion,
+  message: string,
+): Promise<void> {
+  try {
+    if (cv.status) {
+      const update: ConditionUpdate = {
+        type: ConditionType.Progressing,
+        status: 'Unknown',
+        reason: Reason.StepFailed,
+        message,
+        observedGeneration: cv.metadata.generation,
+      };
+      await deps.store.patchStatus(
+        { namespace: cv.metadata.namespace, name: cv.metadata.name },
+        { conditions: applyConditions(cv.status.conditions, [update], deps.now()) },
+      );
+    }
+    await deps.events.record(cvReference(cv), 'Warning', Reason.StepFailed, message);
+  } catch {
+    // The API server is what failed; the job's retry is the record that matters.
+  }
+}
