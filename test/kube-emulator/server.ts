@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeApi } from './api.js';
-import { StatusError } from './contract.js';
+import { StatusError, type KubeObject } from './contract.js';
 import { discoveryDocument } from './discovery.js';
 import { parseFieldSelector } from './field-selector.js';
 import type { Faults } from './faults.js';
@@ -10,6 +10,8 @@ import { openApiV3GroupVersion, openApiV3Root } from './openapi.js';
 import { parseRoute } from './routes.js';
 import { notFound, statusBody, toStatusError, unsupportedMediaType } from './status-errors.js';
 import type { MemoryStore } from './store.js';
+import { answerAsTable, watchTablePresenter } from './table/table.js';
+import { tableRequest } from './table/table-request.js';
 import { serveWatch } from './watch.js';
 
 /** One request as the emulator saw it, for tests that judge what a client sent. */
@@ -31,6 +33,8 @@ export interface ApiServerOptions {
   requests: RequestRecord[];
   /** Real milliseconds between BOOKMARK events on watches that allow them. */
   bookmarkIntervalMs: number;
+  /** Emulated now in milliseconds (AGE columns of Table answers). */
+  now: () => number;
 }
 
 export interface RunningServer {
@@ -165,6 +169,10 @@ export async function startApiServer(
       return;
     }
     const namespace = type.namespaced ? route.namespace : undefined;
+    const table =
+      method === 'GET' && route.subresource === undefined
+        ? tableRequest(req.headers.accept, url.searchParams)
+        : undefined;
     const watch = ['1', 'true'].includes(url.searchParams.get('watch') ?? '');
     if (watch && method === 'GET' && route.name === undefined) {
       let labels;
@@ -191,7 +199,9 @@ export async function startApiServer(
           ),
           ...(timeout !== null ? { timeoutSeconds: Number(timeout) } : {}),
           bookmarkIntervalMs: options.bookmarkIntervalMs,
-          present: (o) => api.present(type, o),
+          present: table
+            ? watchTablePresenter(type, table, options.now)
+            : (o) => api.present(type, o),
         },
         res,
       );
@@ -221,7 +231,11 @@ export async function startApiServer(
       body,
       ...(req.headers['content-type'] ? { contentType: req.headers['content-type'] } : {}),
     });
-    sendJson(res, record, result.status, result.body);
+    const answer =
+      table && result.status === 200
+        ? answerAsTable(type, result.body as KubeObject, table, options.now())
+        : result.body;
+    sendJson(res, record, result.status, answer);
   };
 
   const server: Server = createServer((req, res) => {
