@@ -7,6 +7,7 @@ import { parseFieldSelector } from './field-selector.js';
 import type { Faults } from './faults.js';
 import { LabelSelectorError, parseLabelSelector } from './label-selector.js';
 import { openApiV3GroupVersion, openApiV3Root } from './openapi.js';
+import { decodeKubernetesProtobuf, PROTOBUF } from './protobuf/kubernetes-protobuf.js';
 import { parseRoute } from './routes.js';
 import { notFound, statusBody, toStatusError, unsupportedMediaType } from './status-errors.js';
 import type { MemoryStore } from './store.js';
@@ -22,6 +23,7 @@ export interface RequestRecord {
   /** The query string without `?` (empty when none). */
   query: string;
   contentType?: string;
+  /** The body as text; a protobuf body as the JSON it decoded to. */
   body: string;
   /** HTTP status answered; 0 while a watch or hang is still open. */
   status: number;
@@ -45,13 +47,17 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+function mediaTypeOf(req: IncomingMessage): string {
+  return (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
 }
 
 function sendJson(
@@ -98,7 +104,9 @@ export async function startApiServer(
   ): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = (req.method ?? 'GET').toUpperCase();
-    const body = await readBody(req);
+    const raw = await readBody(req);
+    const protobuf = (method === 'POST' || method === 'PUT') && mediaTypeOf(req) === PROTOBUF;
+    let body = protobuf ? '' : raw.toString('utf8');
     const record: RequestRecord = {
       method,
       path: url.pathname,
@@ -109,6 +117,10 @@ export async function startApiServer(
     };
     requests.push(record);
     ctx.record = record;
+    if (protobuf && raw.length > 0) {
+      body = JSON.stringify(decodeKubernetesProtobuf(raw));
+      record.body = body;
+    }
     const latency = faults.latencyMs();
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     const fault = faults.match(method, `${url.pathname}${url.search}`);
@@ -212,10 +224,11 @@ export async function startApiServer(
     if (type.namespaced && route.namespace === undefined && route.name !== undefined) {
       throw notFound(type, route.name);
     }
-    const bodyType = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+    const bodyType = mediaTypeOf(req);
     if (
       (method === 'POST' || method === 'PUT') &&
       body !== '' &&
+      !protobuf &&
       bodyType !== 'application/json' &&
       bodyType !== ''
     ) {
