@@ -524,6 +524,17 @@ async function whereToLook(parts: Parts): Promise<void> {
   const samples = metrics.split('\n').filter((l) => wanted.test(l));
   say(`GET http://127.0.0.1:${parts.opsPort}/metrics (ops token) said, among others:`);
   for (const sample of samples) also(sample);
+  say('kubectl shows the columns a real API server prints (the CRD declares the CV ones):');
+  await kubectlShown(parts, ['get', 'cv', '-A']);
+  await kubectlShown(parts, [
+    'get',
+    'events',
+    '-n',
+    NS,
+    '--field-selector',
+    `involvedObject.kind=ContainerVersion,involvedObject.name=${NAME}`,
+  ]);
+  also('(the DigestNotFound warning is from before the first push, when prod did not exist yet)');
   say(
     flags.keep
       ? 'to look around while it runs:'

@@ -131,6 +131,10 @@ describe('npm run demo', () => {
     );
     expect(out.match(/rolled out: 2\/2 replicas updated and ready/g)).toHaveLength(2);
     expect(out).toMatch(/sha-5d6e7f8 +Succeeded +push[\s\S]*sha-1a2b3c4 +Succeeded/);
+    expect(out).toMatch(/NAMESPACE +NAME +REPO +TAG +VERSION +READY +AGE/);
+    expect(out).toMatch(/shop +api +127\.0\.0\.1:\d+\/shop\/api +prod +sha-5d6e7f8 +True +\d+s/);
+    expect(out).toMatch(/LAST SEEN +TYPE +REASON +OBJECT +MESSAGE/);
+    expect(out).toMatch(/Normal +RolloutSucceeded +containerversion\/api +/);
     expect(out).toContain('Done: nothing is left running.');
     await expectNothingLeft(out);
   }, 120_000);
