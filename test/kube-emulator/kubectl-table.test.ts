@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startKubeEmulator, type KubeEmulator } from './index.js';
 import { deploymentManifest } from './testing/fixtures.js';
-import { runKubectl } from './testing/run-kubectl.js';
+import { runKubectl, watchKubectl } from './testing/run-kubectl.js';
 
 let emulator: KubeEmulator;
 
@@ -147,6 +147,53 @@ afterAll(async () => {
 });
 
 describe('kubectl get prints the columns a real API server prints', () => {
+  it('get -w prints the header once, then a row per change', async () => {
+    const out = await watchKubectl(
+      emulator.kubeconfigPath,
+      ['get', 'configmaps', '-n', 'shop', '-w'],
+      (text) => text.includes('late'),
+      async () => {
+        await new Promise((r) => setTimeout(r, 700));
+        await kubectl(
+          ['create', '-f', '-'],
+          stringify({
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: 'late', namespace: 'shop' },
+          }),
+        );
+      },
+    );
+    const rows = table(out);
+    expect(rows[0]).toEqual(['NAME', 'DATA', 'AGE']);
+    expect(rows.filter((r) => r[0] === 'NAME')).toHaveLength(1);
+    expect(rows).toContainEqual(['settings', '2', expect.stringMatching(/^\d+s$/)]);
+    expect(rows).toContainEqual(['late', '0', expect.stringMatching(/^\d+s$/)]);
+  });
+
+  it("--show-labels and --sort-by work from the rows' objects (Metadata, and Object for sorting)", async () => {
+    await kubectl(['label', 'configmap', 'settings', '-n', 'shop', 'tier=web']);
+    const labelled = table(
+      await kubectl(['get', 'configmap', 'settings', '-n', 'shop', '--show-labels']),
+    );
+    expect(labelled).toEqual([
+      ['NAME', 'DATA', 'AGE', 'LABELS'],
+      ['settings', '2', expect.stringMatching(/^\d+s$/), 'tier=web'],
+    ]);
+    const sorted = table(
+      await kubectl(['get', 'pods', '-n', 'shop', '--sort-by=.spec.containers[0].image']),
+    );
+    // images agent:1 < check:1 (the Job's Pod) < db:1 < nginx:1.25 (the Deployment's two Pods)
+    expect(sorted.slice(1).map((r) => r[0]?.split('-')[0])).toEqual([
+      'agent',
+      'verify',
+      'db',
+      'api',
+      'api',
+    ]);
+    expect(emulator.requests.some((r) => r.query.includes('includeObject=Object'))).toBe(true);
+  });
+
   it('get cv -A: NAMESPACE, NAME and the CRD printer columns', async () => {
     expect(table(await kubectl(['get', 'cv', '-A']))).toEqual([
       ['NAMESPACE', 'NAME', 'REPO', 'TAG', 'VERSION', 'READY', 'AGE'],
@@ -231,13 +278,15 @@ describe('kubectl get prints the columns a real API server prints', () => {
       ['NAME', 'HOLDER', 'AGE'],
       ['lease.coordination.k8s.io/cvm-leader', 'pod-a', age],
     ]);
-    expect(table(await kubectl(['get', 'jobs,configmaps', '-n', 'shop']))).toEqual([
-      ['NAME', 'STATUS', 'COMPLETIONS', 'DURATION', 'AGE'],
-      ['job.batch/verify', 'Complete', '1/1', expect.stringMatching(/^\d+s$/), age],
-      [''],
-      ['NAME', 'DATA', 'AGE'],
-      ['configmap/settings', '2', age],
-    ]);
+    expect(table(await kubectl(['get', 'job/verify', 'configmap/settings', '-n', 'shop']))).toEqual(
+      [
+        ['NAME', 'STATUS', 'COMPLETIONS', 'DURATION', 'AGE'],
+        ['job.batch/verify', 'Complete', '1/1', expect.stringMatching(/^\d+s$/), age],
+        [''],
+        ['NAME', 'DATA', 'AGE'],
+        ['configmap/settings', '2', age],
+      ],
+    );
     expect(table(await kubectl(['get', 'ns', 'shop']))).toEqual([
       ['NAME', 'STATUS', 'AGE'],
       ['shop', 'Active', age],
