@@ -26,7 +26,7 @@ export function projectMarkdown(root: string): MarkdownFile[] {
 }
 
 /** Text outside fenced code blocks (where `[x](y)` is not a link). */
-function prose(text: string): string {
+export function prose(text: string): string {
   return text.replace(/^```[\s\S]*?^```/gm, '');
 }
 
@@ -73,4 +73,9 @@ export function cvmCommands(text: string): string[][] {
   const fromNpx = [...text.matchAll(/^npx cvm ([a-z]+)(?: ([a-z]+))?/gm)];
   const fromTicks = [...text.matchAll(/`cvm ([a-z]+)(?: ([a-z]+))?(?: \[[^\]`]*\])?`/g)];
   return [...fromNpx, ...fromTicks].map((m) => [m[1] ?? '', ...(m[2] ? [m[2]] : [])]);
+}
+
+/** `CVM_…` environment variable names in the prose (code blocks may use their own shell variables). */
+export function cvmVariables(text: string): string[] {
+  return [...new Set([...prose(text).matchAll(/\bCVM_[A-Z0-9][A-Z0-9_]*/g)].map((m) => m[0]))];
 }

@@ -3,9 +3,11 @@ import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.js';
+import { CONFIG_KEYS } from '../../src/config/config.js';
 import {
   anchorsOf,
   cvmCommands,
+  cvmVariables,
   namedPaths,
   npmScripts,
   projectMarkdown,
@@ -72,6 +74,15 @@ describe('README.md and docs/ say what is true', () => {
     const named = current.flatMap((f) => cvmCommands(f.text));
     expect(named.map((c) => c.join(' '))).toEqual(expect.arrayContaining(['serve', 'worker']));
     expect(named.filter((c) => !known(c)).map((c) => c.join(' '))).toEqual([]);
+  });
+
+  it('every CVM_ variable the README and docs/design.md name is a configuration key', () => {
+    // What a verify Job gets in its environment (src/workers/rollout-processor.ts), not config.
+    const verifyJobEnv = ['CVM_IMAGE', 'CVM_VERSION', 'CVM_DIGEST'];
+    const keys = new Set<string>(Object.values(CONFIG_KEYS).map((k) => k.env));
+    const named = current.flatMap((f) => cvmVariables(f.text));
+    expect(named).toContain('CVM_OPS_TOKEN');
+    expect(named.filter((v) => !keys.has(v) && !verifyJobEnv.includes(v))).toEqual([]);
   });
 
   it('.ci/run, which the README sends newcomers to, is an executable script', () => {
