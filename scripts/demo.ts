@@ -2,8 +2,9 @@
 // API emulator (the cluster), Redis (the machine's or a private one), `cvm serve` and a local
 // docker-registry that notifies cvm; creates a Deployment and a ContainerVersion; pushes two image
 // versions with skopeo and shows each one reach the Deployment, pinned by digest. It stops
-// everything it started when done (exit 0), on Ctrl-C (exit 130) or when a step times out (exit 1).
-// `--keep` keeps everything running after the story until Ctrl-C.
+// everything it started when done (exit 0), on Ctrl-C (exit 130), SIGTERM (143), SIGHUP or the
+// death of its parent process (129), or when a step times out (exit 1). `--keep` keeps everything
+// running after the story until Ctrl-C (then exit 0).
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -35,8 +36,8 @@ const VERSION_PATTERN = '^sha-[0-9a-f]{7}$';
 const PLACEHOLDER_IMAGE = 'example.com/shop/api:bootstrap';
 const STEP_TIMEOUT_MS = 30_000;
 /**
- * The columns of the CRD's `additionalPrinterColumns`, for `kubectl get cv` (the emulator does not
- * serve tables for custom resources, so kubectl is told the columns).
+ * `kubectl get cv` prints the CRD's printer columns (repo, tag, version, ready, age); the demo
+ * asks for the last rollout's result instead of the repository and the age.
  */
 const CV_COLUMNS =
   'custom-columns=NAME:.metadata.name,TAG:.spec.tag,VERSION:.status.currentVersion,' +
@@ -119,6 +120,15 @@ process.on('SIGINT', () => {
   void end(code);
 });
 process.on('SIGTERM', () => void end(143));
+process.on('SIGHUP', () => void end(129));
+// A closed terminal or pipe must not stop the clean-up half-way.
+process.stdout.on('error', () => undefined);
+// Whoever started the demo (npm, a shell, a test) may die without passing a signal on: then the
+// demo stops too, instead of running on as an orphan.
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentPid) void end(129);
+}, 500).unref();
 
 // ── the story ───────────────────────────────────────────────────────────────────────────────────
 interface Parts {
@@ -348,7 +358,10 @@ async function createWorkload(parts: Parts): Promise<void> {
   say(
     `cvm saw the new ContainerVersion: Ready=${ready?.status ?? '?'}${ready?.reason ? ` (${ready.reason})` : ''}`,
   );
-  if (ready?.message) also(`${ready.message}: it waits for a push`);
+  if (ready?.message) also(`${ready.message}.`);
+  also('This is expected: prod does not exist in the registry yet, so the ContainerVersion waits');
+  also('for the first push. Its first sync keeps retrying meanwhile; that is why the first');
+  also("rollout's trigger reads `sync` (the push event joins the waiting sync).");
 }
 
 async function pushVersion(parts: Parts, n: number, version: string): Promise<void> {
@@ -510,6 +523,17 @@ async function whereToLook(parts: Parts): Promise<void> {
   const samples = metrics.split('\n').filter((l) => wanted.test(l));
   say(`GET http://127.0.0.1:${parts.opsPort}/metrics (ops token) said, among others:`);
   for (const sample of samples) also(sample);
+  say('kubectl shows the columns a real API server prints (the CRD declares the CV ones):');
+  await kubectlShown(parts, ['get', 'cv', '-A']);
+  await kubectlShown(parts, [
+    'get',
+    'events',
+    '-n',
+    NS,
+    '--field-selector',
+    `involvedObject.kind=ContainerVersion,involvedObject.name=${NAME}`,
+  ]);
+  also('(the DigestNotFound warning is from before the first push, when prod did not exist yet)');
   say(
     flags.keep
       ? 'to look around while it runs:'
@@ -520,7 +544,7 @@ async function whereToLook(parts: Parts): Promise<void> {
   also(`kubectl get events -n ${NS}     # RolloutStarted, RolloutSucceeded`);
   also(`http://127.0.0.1:${parts.opsPort}/admin/queues   queue board (password ${parts.opsToken})`);
   also(`curl http://${parts.registry.host}/v2/shop/api/tags/list`);
-  also('the design: README.md, docs/adr, DESIGN.md');
+  also('the design: docs/design.md (decisions: docs/adr; how to run it: README.md)');
 }
 
 // ── helpers ─────────────────────────────────────────────────────────────────────────────────────

@@ -20,7 +20,12 @@ interface Run {
  */
 function runDemo(
   command: string[],
-  options: { timeoutMs: number; interruptWhen?: RegExp },
+  options: {
+    timeoutMs: number;
+    interruptWhen?: RegExp;
+    /** Sends `signal` to the started process alone (not its group) once the output matches. */
+    signalLeader?: { when: RegExp; signal: NodeJS.Signals };
+  },
 ): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(command[0]!, command.slice(1), {
@@ -37,6 +42,10 @@ function runDemo(
         interrupted = true;
         // Ctrl-C in a terminal: SIGINT to the foreground process group.
         process.kill(-child.pid!, 'SIGINT');
+      }
+      if (options.signalLeader && !interrupted && options.signalLeader.when.test(output)) {
+        interrupted = true;
+        process.kill(child.pid!, options.signalLeader.signal);
       }
     };
     child.stdout.on('data', take);
@@ -122,6 +131,10 @@ describe('npm run demo', () => {
     );
     expect(out.match(/rolled out: 2\/2 replicas updated and ready/g)).toHaveLength(2);
     expect(out).toMatch(/sha-5d6e7f8 +Succeeded +push[\s\S]*sha-1a2b3c4 +Succeeded/);
+    expect(out).toMatch(/NAMESPACE +NAME +REPO +TAG +VERSION +READY +AGE/);
+    expect(out).toMatch(/shop +api +127\.0\.0\.1:\d+\/shop\/api +prod +sha-5d6e7f8 +True +\d+s/);
+    expect(out).toMatch(/LAST SEEN +TYPE +REASON +OBJECT +MESSAGE/);
+    expect(out).toMatch(/Normal +RolloutSucceeded +containerversion\/api +/);
     expect(out).toContain('Done: nothing is left running.');
     await expectNothingLeft(out);
   }, 120_000);
@@ -136,6 +149,38 @@ describe('npm run demo', () => {
     expect(run.output).toContain('Ctrl-C: stopping everything the demo started');
     expect(run.output).toContain('Nothing is left running.');
     expect(run.output).not.toContain('Second Ctrl-C');
+    await expectNothingLeft(run.output);
+  }, 120_000);
+
+  it.each([
+    ['SIGINT', 0],
+    ['SIGTERM', 143],
+  ] as const)(
+    'npm run demo -- --keep stops cleanly on %s sent to the npm process alone',
+    async (signal, code) => {
+      const run = await runDemo(['npm', 'run', '--silent', 'demo', '--', '--keep'], {
+        timeoutMs: 110_000,
+        signalLeader: { when: /--keep: everything keeps running/, signal },
+      });
+      expect(run.output).not.toContain('[test] killed');
+      expect(run.code, run.output).toBe(code);
+      expect(run.output).toContain('Stopping everything the demo started');
+      expect(run.output).toMatch(/(Done: nothing|Nothing) is left running\./);
+      await expectNothingLeft(run.output);
+    },
+    120_000,
+  );
+
+  it('--keep stops cleanly when its parent dies without passing a signal on', async () => {
+    // `; true` keeps sh from exec-ing node: sh is the parent, and SIGKILL gives it no say.
+    const run = await runDemo(['sh', '-c', 'node --import tsx scripts/demo.ts --keep; true'], {
+      timeoutMs: 110_000,
+      signalLeader: { when: /--keep: everything keeps running/, signal: 'SIGKILL' },
+    });
+    expect(run.output).not.toContain('[test] killed');
+    expect(run.signal).toBe('SIGKILL');
+    expect(run.output).toContain('Stopping everything the demo started');
+    expect(run.output).toContain('Nothing is left running.');
     await expectNothingLeft(run.output);
   }, 120_000);
 });

@@ -2,9 +2,10 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createOpsApp } from '../../src/http/ops-app.js';
 import { Metrics } from '../../src/observability/metrics.js';
+import { chromiumPath, describeMissing } from '../support/prerequisites.js';
 import { openBoardQueues, type BoardQueues } from './board-queues.js';
 
 const TOKEN = 'browser-token-0123456789abcdef';
@@ -14,7 +15,15 @@ let server: Server;
 let browser: Browser;
 let boardUrl: string;
 
+const chromiumMissing = inject('missingPrerequisites').filter((p) => p.key === 'chromium');
+
+/** Each test fails, naming what is missing, instead of an obscure launch error or a skip. */
+function requireChromium(): void {
+  if (chromiumMissing.length > 0) throw new Error(describeMissing(chromiumMissing));
+}
+
 beforeAll(async () => {
+  if (chromiumMissing.length > 0) return;
   queues = await openBoardQueues('board-browser');
   const app = createOpsApp({
     metrics: new Metrics({ defaultMetrics: false }),
@@ -26,7 +35,7 @@ beforeAll(async () => {
   await once(server, 'listening');
   boardUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/admin/queues`;
   browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: chromiumPath(),
     args: [
       '--headless',
       '--no-sandbox',
@@ -57,6 +66,7 @@ async function context(credentials?: { username: string; password: string }) {
 
 describe('the queue board in a browser (Chromium)', () => {
   it('shows push-events and rollouts to an operator who answers the basic-auth prompt', async () => {
+    requireChromium();
     const ctx = await context({ username: 'operator', password: TOKEN });
     try {
       const page = await ctx.newPage();
@@ -79,6 +89,7 @@ describe('the queue board in a browser (Chromium)', () => {
   });
 
   it('shows nothing of the board to a browser without the token', async () => {
+    requireChromium();
     const ctx = await context({ username: 'operator', password: 'not-the-token-0123456789' });
     try {
       const page = await ctx.newPage();

@@ -75,6 +75,7 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
     faults,
     requests,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 1000,
+    now: () => clock.now(),
   });
   const tempDir = options.kubeconfigPath
     ? undefined

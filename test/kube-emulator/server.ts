@@ -1,15 +1,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeApi } from './api.js';
-import { StatusError } from './contract.js';
+import { StatusError, type KubeObject } from './contract.js';
 import { discoveryDocument } from './discovery.js';
 import { parseFieldSelector } from './field-selector.js';
 import type { Faults } from './faults.js';
 import { LabelSelectorError, parseLabelSelector } from './label-selector.js';
 import { openApiV3GroupVersion, openApiV3Root } from './openapi.js';
+import { decodeKubernetesProtobuf, PROTOBUF } from './protobuf/kubernetes-protobuf.js';
 import { parseRoute } from './routes.js';
 import { notFound, statusBody, toStatusError, unsupportedMediaType } from './status-errors.js';
 import type { MemoryStore } from './store.js';
+import { answerAsTable, watchTablePresenter } from './table/table.js';
+import { tableRequest } from './table/table-request.js';
 import { serveWatch } from './watch.js';
 
 /** One request as the emulator saw it, for tests that judge what a client sent. */
@@ -20,6 +23,7 @@ export interface RequestRecord {
   /** The query string without `?` (empty when none). */
   query: string;
   contentType?: string;
+  /** The body as text; a protobuf body as the JSON it decoded to. */
   body: string;
   /** HTTP status answered; 0 while a watch or hang is still open. */
   status: number;
@@ -31,6 +35,8 @@ export interface ApiServerOptions {
   requests: RequestRecord[];
   /** Real milliseconds between BOOKMARK events on watches that allow them. */
   bookmarkIntervalMs: number;
+  /** Emulated now in milliseconds (AGE columns of Table answers). */
+  now: () => number;
 }
 
 export interface RunningServer {
@@ -41,13 +47,17 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+function mediaTypeOf(req: IncomingMessage): string {
+  return (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
 }
 
 function sendJson(
@@ -94,7 +104,9 @@ export async function startApiServer(
   ): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = (req.method ?? 'GET').toUpperCase();
-    const body = await readBody(req);
+    const raw = await readBody(req);
+    const protobuf = (method === 'POST' || method === 'PUT') && mediaTypeOf(req) === PROTOBUF;
+    let body = protobuf ? '' : raw.toString('utf8');
     const record: RequestRecord = {
       method,
       path: url.pathname,
@@ -105,6 +117,10 @@ export async function startApiServer(
     };
     requests.push(record);
     ctx.record = record;
+    if (protobuf && raw.length > 0) {
+      body = JSON.stringify(decodeKubernetesProtobuf(raw));
+      record.body = body;
+    }
     const latency = faults.latencyMs();
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     const fault = faults.match(method, `${url.pathname}${url.search}`);
@@ -165,6 +181,10 @@ export async function startApiServer(
       return;
     }
     const namespace = type.namespaced ? route.namespace : undefined;
+    const table =
+      method === 'GET' && route.subresource === undefined
+        ? tableRequest(req.headers.accept, url.searchParams)
+        : undefined;
     const watch = ['1', 'true'].includes(url.searchParams.get('watch') ?? '');
     if (watch && method === 'GET' && route.name === undefined) {
       let labels;
@@ -191,7 +211,9 @@ export async function startApiServer(
           ),
           ...(timeout !== null ? { timeoutSeconds: Number(timeout) } : {}),
           bookmarkIntervalMs: options.bookmarkIntervalMs,
-          present: (o) => api.present(type, o),
+          present: table
+            ? watchTablePresenter(type, table, options.now)
+            : (o) => api.present(type, o),
         },
         res,
       );
@@ -202,10 +224,11 @@ export async function startApiServer(
     if (type.namespaced && route.namespace === undefined && route.name !== undefined) {
       throw notFound(type, route.name);
     }
-    const bodyType = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+    const bodyType = mediaTypeOf(req);
     if (
       (method === 'POST' || method === 'PUT') &&
       body !== '' &&
+      !protobuf &&
       bodyType !== 'application/json' &&
       bodyType !== ''
     ) {
@@ -221,7 +244,11 @@ export async function startApiServer(
       body,
       ...(req.headers['content-type'] ? { contentType: req.headers['content-type'] } : {}),
     });
-    sendJson(res, record, result.status, result.body);
+    const answer =
+      table && result.status === 200
+        ? answerAsTable(type, result.body as KubeObject, table, options.now())
+        : result.body;
+    sendJson(res, record, result.status, answer);
   };
 
   const server: Server = createServer((req, res) => {

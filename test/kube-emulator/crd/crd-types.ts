@@ -1,5 +1,5 @@
 import type { KubeObject } from '../contract.js';
-import type { FieldError, ResourceType } from '../resources/resource-type.js';
+import type { FieldError, PrinterColumn, ResourceType } from '../resources/resource-type.js';
 import { pruneAndDefault, validateSchema, type StructuralSchema } from './schema-validation.js';
 
 export interface CrdVersion {
@@ -7,6 +7,7 @@ export interface CrdVersion {
   served?: boolean;
   storage?: boolean;
   schema?: { openAPIV3Schema?: StructuralSchema };
+  additionalPrinterColumns?: PrinterColumn[];
   subresources?: {
     status?: object;
     scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
@@ -54,6 +55,9 @@ export function customResourceType(crd: KubeObject): ResourceType | undefined {
     ...(scale ? { scale } : {}),
     generation: true,
     custom: true,
+    ...(version.additionalPrinterColumns
+      ? { printerColumns: version.additionalPrinterColumns }
+      : {}),
     ...(schema
       ? {
           defaults: (object: KubeObject): string[] => {

@@ -30,6 +30,18 @@ export interface ResourceType {
   validate?: (object: KubeObject) => FieldError[];
   /** A CustomResourceDefinition's resource: strategic merge patch answers 415. */
   custom: boolean;
+  /** A custom resource's `additionalPrinterColumns` (server-side printing for `kubectl get`). */
+  printerColumns?: PrinterColumn[];
+}
+
+/** One entry of a CRD version's `additionalPrinterColumns`. */
+export interface PrinterColumn {
+  name: string;
+  type: string;
+  jsonPath: string;
+  format?: string;
+  description?: string;
+  priority?: number;
 }
 
 export interface FieldError {
