@@ -60,7 +60,7 @@ function cvmProcess(role: string, env: Record<string, string>): ChildProcess {
   return proc;
 }
 
-/** Points each of `tags` at the manifest of `from`, 10 at a time (each PUT makes a push event). */
+/** Points each of `tags` at the manifest of `from`, 20 at a time (each PUT makes a push event). */
 async function tag(registry: DockerRegistry, from: string, tags: string[]): Promise<void> {
   const url = (t: string) => `http://${registry.host}/v2/bench/api/manifests/${t}`;
   const manifest = await fetch(url(from), { headers: { accept: MANIFEST_TYPE } });
@@ -77,7 +77,7 @@ async function tag(registry: DockerRegistry, from: string, tags: string[]): Prom
       if (put.status !== 201) throw new Error(`PUT ${t}: ${put.status} ${await put.text()}`);
     }
   };
-  await Promise.all(Array.from({ length: 10 }, putter));
+  await Promise.all(Array.from({ length: 20 }, putter));
 }
 
 function objects(ns: string, repo: string, tagName: string) {

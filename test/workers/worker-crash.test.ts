@@ -116,12 +116,33 @@ describe('a worker killed in the middle of a rollout', () => {
     await kill(first);
     const v2 = stack.push(['sha-9300002', 'moved']);
     await startWorker();
-    for (const ns of namespaces) {
-      await waitFor(
-        async () => (await stack.containerVersion(ns, 'api')).status?.currentDigest === v2,
-        `${ns} to run the newer digest`,
-        { timeoutMs: 60_000, intervalMs: 250 },
-      );
+    // Correctness, not speed: a step that failed under load may wait out a retry backoff.
+    await waitFor(
+      async () => {
+        const cvs = JSON.parse((await stack.kubectl(['get', 'cv', '-A', '-o', 'json'])).stdout)
+          .items as any[];
+        return (
+          cvs.filter(
+            (cv) => cv.metadata.namespace.startsWith('moved-') && cv.status?.currentDigest === v2,
+          ).length === namespaces.length
+        );
+      },
+      'every CV to run the newer digest',
+      { timeoutMs: 150_000, intervalMs: 500 },
+    ).catch(async (error: unknown) => {
+      const cvs = JSON.parse((await stack.kubectl(['get', 'cv', '-A', '-o', 'json'])).stdout)
+        .items as any[];
+      for (const cv of cvs.filter(
+        (c) => c.status?.currentDigest !== v2 && c.metadata.namespace.startsWith('moved-'),
+      ))
+        console.error(
+          cv.metadata.namespace,
+          JSON.stringify(cv.status),
+          await (await stack.rolloutJob(cv.metadata.namespace, 'api'))?.getState(),
+        );
+      throw error;
+    });
+    for (const ns of namespaces)
       expect(
         (await stack.history(ns, 'api')).map((h) => [h.digest, h.result]),
         ns,
@@ -129,6 +150,5 @@ describe('a worker killed in the middle of a rollout', () => {
         [v2, 'Succeeded'],
         [v1, 'Succeeded'],
       ]);
-    }
-  }, 180_000);
+  }, 240_000);
 });

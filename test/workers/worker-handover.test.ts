@@ -9,6 +9,7 @@ import {
   type CvmStack,
 } from '../support/cvm-stack.js';
 import { startCvmProcess, type CvmProcess } from '../support/cvm-process.js';
+import { EMULATOR_TOKEN } from '../kube-emulator/kubeconfig.js';
 import { waitFor } from '../support/wait-for.js';
 
 let stack: CvmStack;
@@ -65,13 +66,18 @@ async function setUp(ns: string, extra: Record<string, unknown> = {}, deadlineSe
 async function waitingIn(ns: string, phase: string): Promise<void> {
   await waitFor(
     async () => {
-      const cv = await stack.containerVersion(ns, 'api');
+      // Read straight from the API server (kubectl is too slow to catch a short phase under load).
+      const response = await fetch(
+        `${stack.emulator.url}/apis/cvm.dev/v1/namespaces/${ns}/containerversions/api`,
+        { headers: { authorization: `Bearer ${EMULATOR_TOKEN}` } },
+      );
+      const cv = (await response.json()) as any;
       if (cv.status?.rollout?.phase !== phase) return false;
       const job = await stack.rolloutJob(ns, 'api');
       return (await job?.getState()) === 'delayed';
     },
     `the rollout of ${ns} to wait in ${phase}`,
-    { timeoutMs: 30_000, intervalMs: 50 },
+    { timeoutMs: 30_000, intervalMs: 20 },
   ).catch(async (error: unknown) => {
     console.error(
       'CV status when the wait timed out:',
