@@ -91,7 +91,7 @@ export const CONFIG_KEYS = {
   opsPort: key({
     env: 'CVM_OPS_PORT',
     description:
-      'Port of the ops server: REST API, dashboard, queue board, /metrics, /healthz, /readyz.',
+      'Port of the ops server: /healthz, /readyz, /metrics and the queue board (the REST API and dashboard are not built yet).',
     unit: 'TCP port',
     default: '8081',
     secret: 'none',
