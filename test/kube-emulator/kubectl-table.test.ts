@@ -151,7 +151,8 @@ describe('kubectl get prints the columns a real API server prints', () => {
     const out = await watchKubectl(
       emulator.kubeconfigPath,
       ['get', 'configmaps', '-n', 'shop', '-w'],
-      (text) => text.includes('late'),
+      // The whole row, not only its first bytes: kubectl may flush a line in pieces.
+      (text) => /^late\s+\d+\s+\S+\n/m.test(text),
       async () => {
         await new Promise((r) => setTimeout(r, 700));
         await kubectl(
