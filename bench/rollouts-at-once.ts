@@ -3,20 +3,19 @@
 // CV must be Ready with its new digest within 1.5× the time one CV alone takes in the same run
 // (waiting holds no worker). Also prints the Kubernetes API requests per rollout.
 import { randomUUID } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { kubectl } from '../test/kube-emulator/controllers/kubectl.js';
 import { EMULATOR_TOKEN } from '../test/kube-emulator/kubeconfig.js';
 import { startKubeEmulator, type KubeEmulator } from '../test/kube-emulator/index.js';
+import { startCvmProcess } from '../test/support/cvm-process.js';
 import { DockerRegistry } from '../test/support/docker-registry.js';
 import { skopeoPush, writeOciImage } from '../test/support/oci-layout.js';
 import { freePort } from '../test/support/redis-server.js';
 import { waitFor } from '../test/support/wait-for.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const CRD = fileURLToPath(new URL('../infra/kubernetes/crd.yaml', import.meta.url));
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const TOKEN = 'bench-notify-token-0123456789';
@@ -45,19 +44,6 @@ interface Parts {
   registry: DockerRegistry;
   processes: ChildProcess[];
   prefix: string;
-}
-
-function cvmProcess(role: string, env: Record<string, string>): ChildProcess {
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('CVM_')),
-  );
-  const logTo = process.env.BENCH_LOG_DIR;
-  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, role], {
-    env: { ...inherited, ...env, ...(logTo ? { CVM_LOG_LEVEL: 'debug' } : {}) },
-    stdio: ['ignore', logTo ? 'pipe' : 'ignore', 'inherit'],
-  });
-  if (logTo) proc.stdout?.pipe(createWriteStream(`${logTo}/${role}.log`));
-  return proc;
 }
 
 /** Points each of `tags` at the manifest of `from`, 20 at a time (each PUT makes a push event). */
@@ -162,17 +148,11 @@ async function start(options: Required<RolloutsAtOnceOptions>): Promise<Parts & 
     CVM_QUEUE_PREFIX: prefix,
     CVM_KUBECONFIG: emulator.kubeconfigPath,
     CVM_DISTRIBUTION_TOKENS: TOKEN,
-    CVM_LISTEN_HOST: '127.0.0.1',
-    CVM_LOG_LEVEL: 'warn',
+    CVM_LOG_LEVEL: 'info',
   };
-  const processes = [
-    cvmProcess('receiver', {
-      ...env,
-      CVM_WEBHOOK_PORT: String(webhookPort),
-      CVM_OPS_PORT: String(await freePort()),
-    }),
-    cvmProcess('worker', { ...env, CVM_OPS_PORT: String(await freePort()) }),
-  ];
+  const processes: ChildProcess[] = [];
+  await startCvmProcess('receiver', { ...env, CVM_WEBHOOK_PORT: String(webhookPort) }, processes);
+  await startCvmProcess('worker', env, processes);
   const repo = `${registry.host}/bench/api`;
   skopeoPush(writeOciImage('base', { files: { 'app/v': randomUUID() } }), `${repo}:base`);
   return { emulator, registry, processes, prefix, repo };
@@ -280,8 +260,8 @@ export async function rolloutsAtOnce(
       JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
     );
     if (applied.code !== 0) throw new Error(applied.stderr);
-    // The worker's informer has every CV and the first pods are up before anything is pushed.
-    await new Promise((r) => setTimeout(r, 3_000 + (o.podReadySeconds * 1000) / o.timeScale));
+    // The first pods are up before anything is pushed (the worker logged "cvm started" once its CV index was synced).
+    await new Promise((r) => setTimeout(r, 1_000 + (o.podReadySeconds * 1000) / o.timeScale));
     const beforeSingle = parts.emulator.requests.length;
     const singleMs = await rollOut(parts, ['single'], ['single'], 120_000);
     const singleApiRequests = cvmRequests(parts.emulator, beforeSingle);

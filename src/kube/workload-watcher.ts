@@ -114,10 +114,9 @@ export class KubeWorkloadWatcher implements WorkloadSignals, Runnable {
       kind,
       namespace: object.metadata?.namespace ?? '',
       name: object.metadata?.name ?? '',
-      labels: object.metadata?.labels ?? {},
       deleted,
       ...(kind === 'Job'
-        ? { finished: jobFinished(object) }
+        ? { finished: jobFinished(object), verifyOf: object.metadata?.labels?.[VERIFY_LABEL] ?? '' }
         : { workload: toWorkload(kind, object) }),
     };
     for (const listener of this.listeners) {

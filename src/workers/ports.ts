@@ -89,7 +89,8 @@ export interface WorkloadSignal {
   kind: Exclude<WorkloadKind, 'CronJob'> | 'Job';
   namespace: string;
   name: string;
-  labels: Record<string, string>;
+  /** For a verify Job: the name of the ContainerVersion it verifies. */
+  verifyOf?: string;
   /** The object is gone. */
   deleted: boolean;
   /** The workload as the watch saw it (Deployments, StatefulSets, DaemonSets). */

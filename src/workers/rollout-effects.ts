@@ -188,12 +188,18 @@ export class WorkloadEffects {
     spec: ContainerVersionSpec,
     rollout: RolloutState,
     message: string,
+    /** The workloads as this run read them moments ago (when the failure was seen). */
+    seen?: ReadonlyMap<string, Workload | null>,
   ): Promise<WorkloadsChange> {
     const { namespace, name } = cv.metadata;
     const entries: RolloutWorkload[] = [];
     const observed = new Map<string, Workload | null>();
     for (const entry of rollout.workloads ?? []) {
-      const current = await this.deps.workloads.get(entry.kind, { namespace, name: entry.name });
+      const read = seen?.get(workloadKey(entry));
+      const current =
+        read !== undefined
+          ? read
+          : await this.deps.workloads.get(entry.kind, { namespace, name: entry.name });
       if (!current) continue;
       const previous = entry.previousImage;
       await this.deps.events.record(

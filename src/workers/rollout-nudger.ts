@@ -5,9 +5,6 @@ import type { StoredContainerVersion, WorkloadSignal, WorkloadSignals } from './
 import { workloadKey } from './rollout-facts.js';
 import { workloadsProgress } from './workload-progress.js';
 
-/** Label of cvm's verify Jobs naming their ContainerVersion (set by the verify runner). */
-const VERIFY_OF = 'cvm.dev/verify-of';
-
 export interface RolloutNudgerDeps {
   /** The ContainerVersions as the informer knows them, with their status. */
   cvs: {
@@ -88,7 +85,7 @@ export class RolloutNudger implements Runnable {
   #onSignal(signal: WorkloadSignal): void {
     const cv =
       signal.kind === 'Job'
-        ? this.#index().get(`${signal.namespace}/Job/${signal.labels[VERIFY_OF] ?? ''}`)
+        ? this.#index().get(`${signal.namespace}/Job/${signal.verifyOf ?? ''}`)
         : this.#index().get(`${signal.namespace}/${signal.kind}/${signal.name}`);
     if (cv && decisive(cv, signal)) this.#schedule(cv, 0, this.deps.coalesceMs ?? 50);
   }

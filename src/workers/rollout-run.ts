@@ -113,7 +113,7 @@ export class RolloutRun {
       case 'promote':
         return this.#promote(cv, action.to);
       case 'rollback':
-        return this.#rollback(cv, action);
+        return this.#rollback(cv, action, facts.observed);
       case 'record':
         return this.#record(cv);
       default:
@@ -140,8 +140,9 @@ export class RolloutRun {
   async #rollback(
     cv: StoredContainerVersion,
     action: Extract<RolloutAction, { type: 'rollback' }>,
+    seen: RolloutFacts['observed'],
   ): Promise<Step> {
-    const change = await this.#effects.rollback(cv, this.spec, rolloutOf(cv), action.message);
+    const change = await this.#effects.rollback(cv, this.spec, rolloutOf(cv), action.message, seen);
     const message = `${action.message}; rolling back`;
     return this.#change(
       cv,

@@ -1,7 +1,7 @@
 import type { ContainerVersionStatus } from '../api/container-version.js';
 import { ConditionType, Reason, type ConditionUpdate } from '../api/conditions.js';
 import type { RolloutJobData } from '../queue/rollout-queue.js';
-import { applyConditions, cvReference, writeStatus, type StatusDeps } from './cv-status.js';
+import { cvReference, writeStatus, type StatusDeps } from './cv-status.js';
 import type { StoredContainerVersion } from './ports.js';
 
 /**
@@ -76,19 +76,16 @@ export async function reportStepFailed(
   message: string,
 ): Promise<void> {
   try {
-    if (cv.status) {
-      const update: ConditionUpdate = {
-        type: ConditionType.Progressing,
-        status: 'Unknown',
-        reason: Reason.StepFailed,
-        message,
-        observedGeneration: cv.metadata.generation,
-      };
-      await deps.store.patchStatus(
-        { namespace: cv.metadata.namespace, name: cv.metadata.name },
-        { conditions: applyConditions(cv.status.conditions, [update], deps.now()) },
-      );
-    }
+    if (cv.status)
+      await writeStatus(deps, cv, {}, [
+        {
+          type: ConditionType.Progressing,
+          status: 'Unknown',
+          reason: Reason.StepFailed,
+          message,
+          observedGeneration: cv.metadata.generation,
+        },
+      ]);
     await deps.events.record(cvReference(cv), 'Warning', Reason.StepFailed, message);
   } catch {
     // The API server is what failed; the job's retry is the record that matters.

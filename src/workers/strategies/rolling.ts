@@ -28,7 +28,8 @@ export const rollingStrategy: RolloutStrategy = {
       case 'RollingBack':
         return rollingBack(facts, rollout);
       case 'Recording':
-        return { type: 'record' };
+        // The engine records before asking a strategy (decideRollout); never reached.
+        throw new Error('a strategy is not asked about a rollout that is recording');
     }
   },
 };
