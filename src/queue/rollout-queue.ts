@@ -43,9 +43,10 @@ export interface RolloutWaker {
 
 /**
  * The `rollouts` queue seen from producers. One deduplication id per CV with `keepLastIfActive`:
- * while a CV's rollout runs, further requests collapse into one pending job that runs after it
- * (the newest wins, since that job re-resolves the tag); while one waits, more are dropped. So at
- * most one rollout per CV runs at a time across all workers.
+ * while a CV's job runs a step, further requests collapse into one pending job that runs after it
+ * (the newest wins, since that job re-resolves the tag); while the job waits (delayed: a rollout
+ * waiting for its workloads, or a retry backoff), a request runs it at once with the newest
+ * trigger. So at most one step per CV runs at a time across all workers.
  */
 export class RolloutQueue implements RolloutSink, RolloutWaker {
   readonly queue: Queue<RolloutJobData>;
