@@ -47,12 +47,19 @@ export class WorkloadEffects {
 
   /** `resolve`: the tag's digest now and the selected workloads. */
   async resolve(spec: ContainerVersionSpec, namespace: string): Promise<Partial<RolloutFacts>> {
-    const repo = parseRepository(spec.imageRepo);
-    const [resolved, selected] = await Promise.all([
-      this.deps.registries.for(repo.registry).resolveTag(repo, spec.tag),
+    const [digest, selected] = await Promise.all([
+      this.tagDigest(spec),
       this.deps.workloads.list(namespace, spec.selector),
     ]);
-    return { resolved: resolved ? { digest: resolved.digest } : null, selected };
+    return { resolved: digest ? { digest } : null, selected };
+  }
+
+  /** The digest the followed tag points to now (one registry HEAD); null when the tag does not exist. */
+  async tagDigest(spec: ContainerVersionSpec): Promise<string | null> {
+    const repo = parseRepository(spec.imageRepo);
+    return (
+      (await this.deps.registries.for(repo.registry).resolveTag(repo, spec.tag))?.digest ?? null
+    );
   }
 
   /** `observe`: the rollout's workloads (or, while verifying, its verify Jobs) as they are now. */

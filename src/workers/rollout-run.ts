@@ -42,7 +42,7 @@ export class RolloutRun {
   constructor(
     private readonly deps: RolloutRunnerDeps,
     private readonly spec: ContainerVersionSpec,
-    private readonly data: RolloutJobData,
+    data: RolloutJobData,
     private readonly log: Logger,
     generation: number,
   ) {
@@ -71,7 +71,7 @@ export class RolloutRun {
       if (action.type === 'done') return this.#done(facts.cv, action);
       const step = await this.#act(facts, action);
       if ('outcome' in step) return step.outcome;
-      if (action.type === 'record' && !this.#pushedSince(facts.cv))
+      if (action.type === 'record' && !(await this.#tagMovedOn(facts.cv)))
         return this.#recorded ?? 'Unchanged';
       facts = {
         cv: step.cv,
@@ -85,17 +85,13 @@ export class RolloutRun {
   }
 
   /**
-   * A push (or poll, sync, drift) reached this job after the rollout it just recorded started:
-   * the tag may have moved on, so the run looks again. A run woken by a watch event has nothing
-   * new to look for (a push during a running step comes as a job of its own).
+   * After a rollout is recorded: whether the tag points elsewhere now (a push that came while it
+   * was in flight). One registry HEAD, whatever brought this job; the job's data is no witness,
+   * since a push deduplicated into a job already queued leaves it unchanged.
    */
-  #pushedSince(cv: StoredContainerVersion): boolean {
-    const started = cv.status?.rollout?.startedAt;
-    const { trigger } = this.data;
-    return (
-      trigger.kind !== 'resume' &&
-      (!started || Date.parse(trigger.receivedAt) >= Date.parse(started))
-    );
+  async #tagMovedOn(cv: StoredContainerVersion): Promise<boolean> {
+    const digest = await this.#effects.tagDigest(this.spec);
+    return digest !== cv.status?.rollout?.digest;
   }
 
   async #act(facts: RolloutFacts, action: RolloutAction): Promise<Step> {
