@@ -45,6 +45,21 @@ export const Reason = {
   DriftCorrected: 'DriftCorrected',
   Suspended: 'Suspended',
   NotSuspended: 'NotSuspended',
+  /** BlueGreen and Canary (Events and rollout reasons). */
+  TrafficSwitched: 'TrafficSwitched',
+  TrafficSwitchedBack: 'TrafficSwitchedBack',
+  PreviewSwitched: 'PreviewSwitched',
+  ScalingDown: 'ScalingDown',
+  ScaledDown: 'ScaledDown',
+  CanaryWeightSet: 'CanaryWeightSet',
+  Analyzing: 'Analyzing',
+  AnalysisPassed: 'AnalysisPassed',
+  AnalysisFailed: 'AnalysisFailed',
+  RolloutPaused: 'RolloutPaused',
+  RolloutPromoted: 'RolloutPromoted',
+  RolloutAborted: 'RolloutAborted',
+  RolloutRetried: 'RolloutRetried',
+  RequestRefused: 'RequestRefused',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

@@ -45,6 +45,17 @@ export const SEVERITIES = ['NONE', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const
 export const STRATEGY_TYPES = ['Rolling', 'BlueGreen', 'Canary'] as const;
 export type StrategyType = (typeof STRATEGY_TYPES)[number];
 
+const LABEL_KEY_PATTERN =
+  '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$';
+const labelKey = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .max(317)
+    .regex(new RegExp(LABEL_KEY_PATTERN), { error: `${what} must be a label key` });
+
+export const VERIFY_WHEN = ['PrePromotion', 'PostPromotion'] as const;
+
 const VerifyCheck = z
   .object({
     name: dnsLabel('verify[].name').describe(
@@ -59,7 +70,7 @@ const VerifyCheck = z
       .array(z.string())
       .min(1)
       .describe(
-        'Command of the check Job. The image, version and digest under test are in CVM_IMAGE, CVM_VERSION and CVM_DIGEST.',
+        'Command of the check Job. The image, version and digest under test are in CVM_IMAGE, CVM_VERSION and CVM_DIGEST; for BlueGreen the preview and active Services in CVM_PREVIEW_URL and CVM_ACTIVE_URL.',
       ),
     args: z.array(z.string()).optional().describe('Arguments of the command.'),
     timeoutSeconds: z
@@ -69,8 +80,205 @@ const VerifyCheck = z
       .max(86_400)
       .default(300)
       .describe('Seconds the Job may run before the check fails.'),
+    when: z
+      .enum(VERIFY_WHEN)
+      .default('PrePromotion')
+      .describe(
+        'PrePromotion: before traffic moves (a failure leaves it where it was). PostPromotion: once the new version has the traffic (a failure rolls back, or switches back for BlueGreen).',
+      ),
   })
-  .describe('A check that must succeed before traffic moves: a Job that must complete.');
+  .describe('A check run as a Job that must complete.');
+
+const BlueGreen = z
+  .object({
+    activeService: dnsLabel('strategy.blueGreen.activeService').describe(
+      "Service (in the CV's namespace) that takes the traffic: its selector (or, with namespaces, its ExternalName) is switched to the new colour.",
+    ),
+    previewService: dnsLabel('strategy.blueGreen.previewService')
+      .optional()
+      .describe('Service pointed at the new colour before the switch, for verify checks.'),
+    colorLabel: labelKey('strategy.blueGreen.colorLabel')
+      .default('cvm.dev/color')
+      .describe(
+        "Label whose value tells the two colours apart, on the workloads and in the Services' selectors.",
+      ),
+    namespaces: z
+      .array(dnsLabel('strategy.blueGreen.namespaces[]'))
+      .length(2)
+      .refine((n) => n[0] !== n[1], { error: 'the two namespaces must differ' })
+      .optional()
+      .describe(
+        'The namespace variant: the colours are these two namespaces (workloads matched by spec.selector in each), and the active (and preview) Service is of type ExternalName pointing at <serviceName>.<namespace>.svc.',
+      ),
+    serviceName: dnsLabel('strategy.blueGreen.serviceName')
+      .optional()
+      .describe(
+        'With namespaces: the Service in each colour namespace that the ExternalName points at. Default: activeService.',
+      ),
+    autoPromote: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Switch once the new colour is ready and verified; false waits for a person (promote) before the switch.',
+      ),
+    scaleDown: z
+      .boolean()
+      .default(true)
+      .describe('Scale the old colour to 0 replicas after scaleDownDelaySeconds.'),
+    scaleDownDelaySeconds: z
+      .number()
+      .int()
+      .min(0)
+      .default(30)
+      .describe('Seconds the old colour keeps running after the switch.'),
+  })
+  .describe('Options of the BlueGreen strategy. Required when type is BlueGreen.');
+
+const PrometheusMetric = z
+  .object({
+    name: dnsLabel('strategy.canary.analysis.metrics[].name').describe('Name of the metric.'),
+    prometheus: z.object({
+      address: z
+        .url({ protocol: /^https?$/, error: 'address must be an http(s) URL of Prometheus' })
+        .describe('Base URL of Prometheus, e.g. http://prometheus.monitoring:9090.'),
+      query: z.string().min(1).describe('PromQL instant query.'),
+      timeoutSeconds: z.number().int().min(1).max(300).default(10),
+    }),
+    successCondition: z
+      .string()
+      .min(1)
+      .describe(
+        'Condition on the query result that means success, e.g. result < 0.01 or result[0] >= 0.95.',
+      ),
+    failureCondition: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Condition that means failure; default: successCondition is false.'),
+    intervalSeconds: z.number().int().min(1).default(30).describe('Seconds between measurements.'),
+    count: z.number().int().min(1).max(100).default(1).describe('Measurements per analysis.'),
+    failureLimit: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('Failed (or unanswered) measurements allowed before the analysis fails.'),
+  })
+  .describe('A metric check: a PromQL query judged by a condition.');
+
+const CanaryStep = z
+  .object({
+    setWeight: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('Share of the replicas (percent) that run the new version.'),
+    pause: z
+      .object({
+        durationSeconds: z
+          .number()
+          .int()
+          .min(0)
+          .optional()
+          .describe('Seconds to wait; absent: wait until a person promotes the rollout.'),
+      })
+      .optional(),
+    analysis: z
+      .object({
+        metrics: z
+          .array(z.string())
+          .optional()
+          .describe('Names of the metrics judged at this step; default all.'),
+      })
+      .optional()
+      .describe('Judge the canary now: readiness, restarts and the metrics.'),
+  })
+  .refine((s) => [s.setWeight, s.pause, s.analysis].filter((x) => x !== undefined).length === 1, {
+    error: 'each step has exactly one of setWeight, pause, analysis',
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: '[has(self.setWeight), has(self.pause), has(self.analysis)].filter(x, x).size() == 1',
+        message: 'each step has exactly one of setWeight, pause, analysis',
+      },
+    ],
+  });
+
+const Canary = z
+  .object({
+    trackLabel: labelKey('strategy.canary.trackLabel')
+      .default('cvm.dev/track')
+      .describe(
+        'Label telling the two workloads apart: the one labelled stable and the one labelled canary.',
+      ),
+    steps: z
+      .array(CanaryStep)
+      .min(1)
+      .max(50)
+      .check((ctx) => {
+        let last = 0;
+        ctx.value.forEach((step, i) => {
+          if (step.setWeight === undefined) return;
+          if (step.setWeight <= last)
+            ctx.issues.push({
+              code: 'custom',
+              input: step.setWeight,
+              path: [i, 'setWeight'],
+              message: `weights must increase: ${step.setWeight} after ${last}`,
+            });
+          last = Math.max(last, step.setWeight);
+        });
+      })
+      .optional()
+      .describe(
+        'The steps; default: setWeight replicasPercent, pause judgeSeconds, analysis. After the last step the stable workload takes the new version.',
+      ),
+    replicasPercent: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(10)
+      .describe('Without steps: share of replicas that take the new version first, in percent.'),
+    judgeSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .default(60)
+      .describe(
+        'Without steps: seconds the canary must stay ready without restarts before the rest follows.',
+      ),
+    analysis: z
+      .object({
+        maxRestarts: z
+          .number()
+          .int()
+          .min(0)
+          .default(0)
+          .describe('Container restarts of canary pods allowed; more fails the canary.'),
+        metrics: z.array(PrometheusMetric).max(20).default([]),
+      })
+      .prefault({})
+      .describe('How the canary is judged.'),
+  })
+  .check((ctx) => {
+    const names = new Set(ctx.value.analysis.metrics.map((m) => m.name));
+    ctx.value.steps?.forEach((step, i) =>
+      step.analysis?.metrics?.forEach((name, j) => {
+        if (!names.has(name))
+          ctx.issues.push({
+            code: 'custom',
+            input: name,
+            path: ['steps', i, 'analysis', 'metrics', j],
+            message: `no metric ${name} in strategy.canary.analysis.metrics`,
+          });
+      }),
+    );
+  })
+  .describe('Options of the Canary strategy.');
 
 const Strategy = z
   .object({
@@ -80,41 +288,8 @@ const Strategy = z
       .describe(
         "Rolling uses the workload's own update strategy; BlueGreen and Canary are run by cvm.",
       ),
-    blueGreen: z
-      .object({
-        activeService: dnsLabel('strategy.blueGreen.activeService').describe(
-          'Service whose selector is switched to the new colour.',
-        ),
-        previewService: dnsLabel('strategy.blueGreen.previewService')
-          .optional()
-          .describe('Service that points at the idle colour, for verify checks.'),
-        scaleDownDelaySeconds: z
-          .number()
-          .int()
-          .min(0)
-          .default(30)
-          .describe('Seconds the old colour keeps running after the switch.'),
-      })
-      .optional()
-      .describe('Required when type is BlueGreen.'),
-    canary: z
-      .object({
-        replicasPercent: z
-          .number()
-          .int()
-          .min(1)
-          .max(100)
-          .default(10)
-          .describe('Share of replicas that take the new version first, in percent.'),
-        judgeSeconds: z
-          .number()
-          .int()
-          .min(0)
-          .default(60)
-          .describe('Seconds the canary must stay ready without restarts before the rest follows.'),
-      })
-      .optional()
-      .describe('Options of the Canary strategy.'),
+    blueGreen: BlueGreen.optional(),
+    canary: Canary.optional(),
   })
   .refine((s) => s.type !== 'BlueGreen' || s.blueGreen !== undefined, {
     error: 'strategy.blueGreen is required when strategy.type is BlueGreen',
@@ -259,13 +434,32 @@ export const ROLLOUT_PHASES = [
   'Verifying',
   'Patching',
   'Waiting',
+  'Switching',
+  'Paused',
+  'Analyzing',
+  'ScalingDown',
   'RollingBack',
   'Recording',
 ] as const;
+/** What a person (or CI) can ask of a rollout through the `cvm.dev/request` annotation. */
+export const ROLLOUT_REQUESTS = ['promote', 'resume', 'abort', 'retry'] as const;
 
 const RolloutWorkloadSchema = z.object({
   kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob']),
   name: z.string(),
+  namespace: z
+    .string()
+    .optional()
+    .describe("Set when the workload is not in the CV's namespace (BlueGreen namespaces)."),
+  role: z
+    .enum(['new', 'live', 'stable', 'canary'])
+    .optional()
+    .describe('BlueGreen: new (the colour taking the version) or live; Canary: stable or canary.'),
+  previousReplicas: z
+    .number()
+    .int()
+    .optional()
+    .describe('spec.replicas before this rollout: what an abort restores.'),
   uid: z.string().optional(),
   previousImage: z
     .string()
@@ -292,6 +486,57 @@ const RolloutVerifySchema = z.object({
   startedAt: Time,
   result: z.enum(['Succeeded', 'Failed']).optional(),
   message: z.string().optional(),
+});
+
+const MeasurementSchema = z.object({
+  at: Time,
+  phase: z.enum(['Successful', 'Failed', 'Error']),
+  value: z.string().describe('What the query returned.'),
+  message: z.string().default(''),
+});
+
+const MetricRunSchema = z.object({
+  name: z.string(),
+  measurements: z
+    .array(MeasurementSchema)
+    .default([])
+    .describe('The last measurements, oldest first.'),
+  count: z.number().int().min(0).default(0).describe('Measurements taken.'),
+  failures: z.number().int().min(0).default(0).describe('Failed or unanswered measurements.'),
+});
+
+const JudgementSchema = z.object({
+  at: Time,
+  result: z.enum(['Passed', 'Failed']),
+  message: z.string(),
+});
+
+const BlueGreenStateSchema = z.object({
+  activeService: z.string(),
+  previewService: z.string().optional(),
+  liveColor: z.string().describe('The colour that had the traffic when the rollout started.'),
+  newColor: z.string().describe('The colour that takes the new version.'),
+  previewedAt: Time.optional().describe('When the preview Service was pointed at the new colour.'),
+  switchedAt: Time.optional().describe('When the active Service was switched to the new colour.'),
+  switchedBackAt: Time.optional().describe('When the active Service was switched back.'),
+});
+
+const CanaryStateSchema = z.object({
+  total: z.number().int().min(0).describe('Replicas of stable and canary together.'),
+  weight: z.number().int().min(0).max(100).describe('Share of the replicas set for the canary.'),
+  canaryReplicas: z.number().int().min(0).describe('Replicas set for the canary.'),
+  actualWeight: z
+    .number()
+    .int()
+    .min(0)
+    .max(100)
+    .optional()
+    .describe('Share of the ready replicas that run the canary, as last read.'),
+  pauseStartedAt: Time.optional(),
+  analysisStartedAt: Time.optional(),
+  metrics: z.array(MetricRunSchema).optional().describe('The analysis of the current step.'),
+  judgement: JudgementSchema.optional().describe('The last judgement of the canary.'),
+  promoted: z.boolean().optional().describe('A person asked to skip the remaining steps.'),
 });
 
 /**
@@ -324,6 +569,10 @@ export const RolloutStateSchema = z.object({
   result: z.enum(ROLLOUT_FINAL_RESULTS).optional().describe('Set when the phase is Recording.'),
   reason: z.string().optional().describe('CamelCase reason of the result.'),
   failure: z.string().optional().describe('Why the rollout failed, while it rolls back.'),
+  blueGreen: BlueGreenStateSchema.optional().describe('BlueGreen: the colours and the switch.'),
+  canary: CanaryStateSchema.optional().describe(
+    'Canary: weights set and actual, pause, analysis and judgement.',
+  ),
   message: z.string().default('').describe('Where the rollout stands, for people.'),
 });
 
@@ -359,6 +608,16 @@ export const ContainerVersionStatusSchema = z.object({
   rollout: RolloutStateSchema.optional().describe(
     'The rollout in flight, if any: strategy, phase, step, target and what it touched.',
   ),
+  lastRequest: z
+    .object({
+      value: z.string().describe('The cvm.dev/request annotation as handled.'),
+      action: z.string(),
+      at: Time,
+      result: z.enum(['Applied', 'Refused']),
+      message: z.string().default(''),
+    })
+    .optional()
+    .describe('The last request (promote, resume, abort, retry) cvm handled, and what it did.'),
   conditions: z.array(ConditionSchema).optional(),
 });
 
@@ -369,6 +628,11 @@ export type Condition = z.output<typeof ConditionSchema>;
 export type RolloutState = z.output<typeof RolloutStateSchema>;
 export type RolloutWorkload = z.output<typeof RolloutWorkloadSchema>;
 export type RolloutVerify = z.output<typeof RolloutVerifySchema>;
+export type BlueGreenState = z.output<typeof BlueGreenStateSchema>;
+export type CanaryState = z.output<typeof CanaryStateSchema>;
+export type MetricRun = z.output<typeof MetricRunSchema>;
+export type Measurement = z.output<typeof MeasurementSchema>;
+export type RolloutRequest = (typeof ROLLOUT_REQUESTS)[number];
 export type RolloutPhase = (typeof ROLLOUT_PHASES)[number];
 export type RolloutFinalResult = (typeof ROLLOUT_FINAL_RESULTS)[number];
 

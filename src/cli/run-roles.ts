@@ -134,6 +134,7 @@ export async function runRoles(
       source: kube.index,
       store: kube.store,
       workloads: kube.workloads,
+      services: kube.services,
       events: kube.events,
       registries,
       rollouts,

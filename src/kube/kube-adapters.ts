@@ -5,6 +5,7 @@ import { KubeEventRecorder } from './event-recorder.js';
 import { ConfigMapHistoryStore } from './history-store.js';
 import { loadKubeConfig } from './kube-config.js';
 import { KubeNodeInfo } from './node-info.js';
+import { KubePodReader, KubeServiceClient } from './traffic-clients.js';
 import { KubeVerifyRunner } from './verify-runner.js';
 import { KubeWorkloadClient } from './workload-client.js';
 import { KubeWorkloadWatcher } from './workload-watcher.js';
@@ -34,6 +35,8 @@ export function createKubeAdapters(options: KubeAdapterOptions) {
     store: new KubeContainerVersionStore({ kubeConfig }),
     index: new ContainerVersionInformer({ kubeConfig, logger }),
     workloads: new KubeWorkloadClient({ kubeConfig }),
+    services: new KubeServiceClient({ kubeConfig }),
+    pods: new KubePodReader({ kubeConfig }),
     nodes: new KubeNodeInfo({ kubeConfig, logger }),
     events: new KubeEventRecorder({
       kubeConfig,

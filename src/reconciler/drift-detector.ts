@@ -1,4 +1,5 @@
 import { Reason } from '../api/conditions.js';
+import type { ContainerVersionSpec } from '../api/container-version.js';
 import { validateSpec } from '../api/validate.js';
 import type { Runnable } from '../lifecycle/runnable.js';
 import type { Logger } from '../observability/logger.js';
@@ -6,15 +7,20 @@ import type { RolloutSink } from '../queue/rollout-queue.js';
 import { digestOfImage } from '../workers/plan-container-patch.js';
 import type {
   EventRecorder,
+  ServiceClient,
+  ServiceView,
   StoredContainerVersion,
   Workload,
   WorkloadClient,
 } from '../workers/ports.js';
 import { workloadReference } from '../workers/rollout-facts.js';
+import { STRATEGIES } from '../workers/strategies/strategies.js';
 
 export interface DriftDetectorDeps {
   cvs: () => StoredContainerVersion[];
   workloads: WorkloadClient;
+  /** BlueGreen: the active Service tells the live colour (the only one that must run the current digest). */
+  services?: ServiceClient;
   events: EventRecorder;
   rollouts: RolloutSink;
   logger: Logger;
@@ -66,6 +72,29 @@ export class DriftDetector implements Runnable {
     await this.#running;
   }
 
+  /**
+   * The selected workloads that must run the current digest: all of them, except under
+   * BlueGreen (the live colour only: the other one keeps the previous version on purpose) and
+   * Canary (the stable workload).
+   */
+  async #tracked(cv: StoredContainerVersion, spec: ContainerVersionSpec): Promise<Workload[]> {
+    const ns = cv.metadata.namespace;
+    const namespaces = (spec.strategy.type === 'BlueGreen' &&
+      spec.strategy.blueGreen?.namespaces) || [ns];
+    const selected = (
+      await Promise.all(namespaces.map((n) => this.deps.workloads.list(n, spec.selector)))
+    ).flat();
+    const strategy = STRATEGIES[spec.strategy.type];
+    if (!strategy?.tracked) return selected;
+    const keys = strategy.services?.(spec, ns) ?? [];
+    const services = new Map<string, ServiceView | null>();
+    if (this.deps.services)
+      for (const key of keys)
+        services.set(`${key.namespace}/${key.name}`, await this.deps.services.get(key));
+    // Without the Services (or with a setup the strategy refuses) nothing is judged as drift.
+    return [...(strategy.tracked({ cv, spec, selected, services, now: new Date() }) ?? [])];
+  }
+
   /** One pass over every CV; returns how many rollouts it enqueued. */
   async check(): Promise<number> {
     let enqueued = 0;
@@ -80,11 +109,7 @@ export class DriftDetector implements Runnable {
       )
         continue;
       const spec = validation.value;
-      const drifted = driftedWorkloads(
-        await this.deps.workloads.list(cv.metadata.namespace, spec.selector),
-        spec.container,
-        digest,
-      );
+      const drifted = driftedWorkloads(await this.#tracked(cv, spec), spec.container, digest);
       if (drifted.length === 0) continue;
       for (const w of drifted) {
         await this.deps.events.record(

@@ -8,7 +8,12 @@ import type { Redis } from '../queue/connections.js';
 import { RedisPollState } from '../queue/poll-state.js';
 import type { RolloutSink } from '../queue/rollout-queue.js';
 import type { RegistryClient } from '../registry/registry-client.js';
-import type { ContainerVersionStore, EventRecorder, WorkloadClient } from '../workers/ports.js';
+import type {
+  ContainerVersionStore,
+  EventRecorder,
+  ServiceClient,
+  WorkloadClient,
+} from '../workers/ports.js';
 import { CvController, type CvSource } from './cv-controller.js';
 import { DriftDetector } from './drift-detector.js';
 import type { PollableCv } from './poll-decision.js';
@@ -23,6 +28,8 @@ export interface ReconcilerRoleDeps {
   source: CvSource;
   store: ContainerVersionStore;
   workloads: WorkloadClient;
+  /** BlueGreen's Services, for drift of the live colour. */
+  services?: ServiceClient;
   events: EventRecorder;
   registries: { for(registryHost: string): RegistryClient };
   rollouts: RolloutSink;
@@ -74,6 +81,7 @@ export function createReconcilerRole(deps: ReconcilerRoleDeps): {
       new DriftDetector({
         cvs: () => deps.source.list(),
         workloads: deps.workloads,
+        ...(deps.services ? { services: deps.services } : {}),
         events: deps.events,
         rollouts: deps.rollouts,
         logger,

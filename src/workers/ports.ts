@@ -84,6 +84,68 @@ export interface WorkloadClient {
   patch(kind: WorkloadKind, key: ObjectKey, patch: object): Promise<Workload>;
 }
 
+/** A Service as BlueGreen reads it: what its traffic goes to. */
+export interface ServiceView {
+  namespace: string;
+  name: string;
+  type: string;
+  selector: Record<string, string>;
+  /** For type ExternalName: the DNS name it points at. */
+  externalName?: string;
+  /** The first port, for the URL verify checks get (`http://<name>.<namespace>.svc:<port>`). */
+  port?: number;
+}
+
+/** Where a Service sends traffic: its selector (merged) or, for type ExternalName, its target name. */
+export type ServiceTarget = { selector: Record<string, string> } | { externalName: string };
+
+export interface ServiceClient {
+  /** The Service now; `null` when it does not exist. */
+  get(key: ObjectKey): Promise<ServiceView | null>;
+  /** Points the Service at `target` (a merge patch of its selector or externalName). */
+  route(key: ObjectKey, target: ServiceTarget): Promise<ServiceView>;
+}
+
+/** A Pod as a canary judgement reads it. */
+export interface PodView {
+  name: string;
+  ready: boolean;
+  /** Restarts of each container by name. */
+  restarts: Record<string, number>;
+  /** Image of each container by name (the spec's). */
+  images: Record<string, string>;
+  deleting: boolean;
+}
+
+export interface PodReader {
+  /** The Pods of `namespace` whose labels match `selector` (a workload's `spec.selector.matchLabels`). */
+  list(namespace: string, selector: Record<string, string>): Promise<PodView[]>;
+}
+
+/** One measurement of a metric check (a PromQL query judged by its conditions). */
+export interface MetricMeasurement {
+  phase: 'Successful' | 'Failed' | 'Error';
+  /** What the query returned, short. */
+  value: string;
+  message: string;
+}
+
+export interface MetricCheck {
+  name: string;
+  address: string;
+  query: string;
+  successCondition: string;
+  failureCondition?: string;
+  timeoutSeconds: number;
+}
+
+/** Canary analysis against a metrics provider (Prometheus). */
+export interface MetricChecks {
+  measure(check: MetricCheck): Promise<MetricMeasurement>;
+  /** Why the provider at `address` cannot be used (does not answer), or undefined when it answers. */
+  probe(address: string, timeoutSeconds: number): Promise<string | undefined>;
+}
+
 /** A workload or verify Job that changed (added, modified, deleted), as a watch saw it. */
 export interface WorkloadSignal {
   kind: Exclude<WorkloadKind, 'CronJob'> | 'Job';

@@ -2,6 +2,7 @@ import { ConditionType, Reason, type ConditionUpdate } from '../api/conditions.j
 import { blockedConditions } from './cv-status.js';
 import { digestOfImage } from './plan-container-patch.js';
 import { containerOf, type RolloutAction, type RolloutFacts } from './rollout-facts.js';
+import { ROLLOUT_REQUESTS } from '../api/container-version.js';
 import { STRATEGIES } from './strategies/strategies.js';
 import type { RolloutStrategy } from './strategies/strategy.js';
 
@@ -37,6 +38,8 @@ export function decideRollout(
       ],
     };
   const rollout = cv.status?.rollout;
+  const request = pendingRequest(cv);
+  if (request && rollout?.phase !== 'Recording') return decideRequest(facts, request, strategies);
   if (rollout) {
     if (rollout.phase === 'Recording') return { type: 'record' };
     const strategy = strategies[rollout.strategy];
@@ -58,7 +61,7 @@ export function decideRollout(
       `spec.strategy.type ${spec.strategy.type} is not supported by this version of cvm yet; use Rolling`,
       generation,
     );
-  return decideStart(facts);
+  return decideStart(facts, strategies[spec.strategy.type]);
 }
 
 function blocked(
@@ -75,7 +78,72 @@ function blocked(
   };
 }
 
-function decideStart(facts: RolloutFacts): RolloutAction {
+/** The annotation through which people and CI ask something of a CV's rollout. */
+export const REQUEST_ANNOTATION = 'cvm.dev/request';
+
+/**
+ * The `cvm.dev/request` annotation when cvm has not handled it yet: `promote`, `resume`, `abort`
+ * or `retry`, optionally followed by `:` and anything (a time) so the same request can be made
+ * again. Handled once: `status.lastRequest` records the value in the same write as its effect.
+ */
+export function pendingRequest(
+  cv: RolloutFacts['cv'],
+): { value: string; action: string } | undefined {
+  const value = cv.metadata.annotations?.[REQUEST_ANNOTATION]?.trim();
+  if (!value || cv.status?.lastRequest?.value === value) return undefined;
+  return { value, action: value.split(':')[0]?.trim().toLowerCase() ?? '' };
+}
+
+function decideRequest(
+  facts: RolloutFacts,
+  request: { value: string; action: string },
+  strategies: Partial<Record<string, RolloutStrategy>>,
+): RolloutAction {
+  const { value, action } = request;
+  const refuse = (message: string): RolloutAction => ({
+    type: 'request',
+    value,
+    action,
+    result: 'Refused',
+    message,
+  });
+  if (!(ROLLOUT_REQUESTS as readonly string[]).includes(action))
+    return refuse(
+      `metadata.annotations[${REQUEST_ANNOTATION}]: unknown request ${action || '(empty)'}; use one of ${ROLLOUT_REQUESTS.join(', ')}`,
+    );
+  const status = facts.cv.status ?? {};
+  const rollout = status.rollout;
+  if (action === 'retry') {
+    if (rollout) return refuse(`a rollout of ${rollout.version} is in flight; abort it first`);
+    const last = status.lastRollout;
+    if (!last || !status.failedDigests?.includes(last.digest))
+      return refuse('the last rollout did not fail: nothing to retry');
+    return {
+      type: 'request',
+      value,
+      action,
+      result: 'Applied',
+      message: `retrying ${last.version} (${last.digest})`,
+      forget: last.digest,
+    };
+  }
+  if (!rollout) return refuse(`no rollout is in flight to ${action}`);
+  const strategy = strategies[rollout.strategy];
+  if (!strategy)
+    return refuse(`this version of cvm cannot ${action} a ${rollout.strategy} rollout`);
+  const outcome = strategy.request(facts, rollout, action as 'promote' | 'resume' | 'abort');
+  if ('refused' in outcome) return refuse(outcome.refused);
+  return {
+    type: 'request',
+    value,
+    action,
+    result: 'Applied',
+    message: outcome.message,
+    to: outcome.to,
+  };
+}
+
+function decideStart(facts: RolloutFacts, strategy: RolloutStrategy | undefined): RolloutAction {
   const { cv, spec, resolved, selected } = facts;
   const generation = cv.metadata.generation;
   const status = cv.status ?? {};
@@ -91,7 +159,8 @@ function decideStart(facts: RolloutFacts): RolloutAction {
       `no Deployment, StatefulSet, DaemonSet or CronJob in ${cv.metadata.namespace} matches the selector`,
       generation,
     );
-  const running = selected.flatMap((w) => {
+  const tracked = strategy?.tracked?.(facts) ?? selected;
+  const running = tracked.flatMap((w) => {
     const c = containerOf(w, spec.container);
     return c ? [digestOfImage(c.image)] : [];
   });
@@ -117,6 +186,9 @@ function decideStart(facts: RolloutFacts): RolloutAction {
     if (!drifted) return { type: 'done', outcome: 'Unchanged', conditions: [] };
     return { type: 'validate', digest: current, heal: true };
   }
+  const prepared = strategy?.prepare?.(facts);
+  if (prepared && 'invalid' in prepared)
+    return blocked(Reason.InvalidSpec, prepared.invalid, generation);
   return { type: 'validate', digest: resolved.digest, heal: false };
 }
 

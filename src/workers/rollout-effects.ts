@@ -47,11 +47,16 @@ export class WorkloadEffects {
 
   /** `resolve`: the tag's digest now and the selected workloads. */
   async resolve(spec: ContainerVersionSpec, namespace: string): Promise<Partial<RolloutFacts>> {
-    const [digest, selected] = await Promise.all([
+    // BlueGreen's namespace variant: the colours are namespaces of their own.
+    const namespaces =
+      spec.strategy.type === 'BlueGreen' && spec.strategy.blueGreen?.namespaces
+        ? spec.strategy.blueGreen.namespaces
+        : [namespace];
+    const [digest, ...lists] = await Promise.all([
       this.tagDigest(spec),
-      this.deps.workloads.list(namespace, spec.selector),
+      ...namespaces.map((ns) => this.deps.workloads.list(ns, spec.selector)),
     ]);
-    return { resolved: digest ? { digest } : null, selected };
+    return { resolved: digest ? { digest } : null, selected: lists.flat() };
   }
 
   /** The digest the followed tag points to now (one registry HEAD); null when the tag does not exist. */
@@ -78,7 +83,10 @@ export class WorkloadEffects {
         async (w) =>
           [
             workloadKey(w),
-            await this.deps.workloads.get(w.kind, { namespace, name: w.name }),
+            await this.deps.workloads.get(w.kind, {
+              namespace: w.namespace ?? namespace,
+              name: w.name,
+            }),
           ] as const,
       ),
     );
@@ -134,7 +142,15 @@ export class WorkloadEffects {
   ): Promise<WorkloadsChange> {
     const { namespace, name } = cv.metadata;
     // Listed earlier in the same run (moments ago), or listed now.
-    const selected = listed ?? (await this.deps.workloads.list(namespace, spec.selector));
+    const all = listed ?? (await this.deps.workloads.list(namespace, spec.selector));
+    // A revert of drift under BlueGreen or Canary touches only the workloads it started with.
+    const scope =
+      rollout.heal && rollout.workloads?.length
+        ? new Set(rollout.workloads.map((w) => workloadKey(w)))
+        : undefined;
+    const selected = scope
+      ? all.filter((w) => scope.has(workloadKey({ kind: w.kind, name: w.name })))
+      : all;
     const desired = {
       image: rollout.image,
       digest: rollout.digest,
@@ -177,7 +193,7 @@ export class WorkloadEffects {
         generation: after.generation,
         ...(plan.action === 'patch' && before ? { progressStamp: before } : {}),
       });
-      observed.set(workloadKey(workload), after);
+      observed.set(workloadKey({ kind: workload.kind, name: workload.name }), after);
     }
     const deadline = this.deps.now().getTime() + spec.rollback.progressDeadlineSeconds * 1000;
     return {

@@ -3,9 +3,17 @@ import type {
   RolloutFinalResult,
   RolloutPhase,
   RolloutState,
+  RolloutWorkload,
 } from '../api/container-version.js';
 import type { ConditionUpdate, Reason } from '../api/conditions.js';
-import type { StoredContainerVersion, VerifyJobState, Workload } from './ports.js';
+import type {
+  PodView,
+  ServiceTarget,
+  ServiceView,
+  StoredContainerVersion,
+  VerifyJobState,
+  Workload,
+} from './ports.js';
 
 /**
  * What a rollout decision looks at: the CV as read now and whatever this run has read so far.
@@ -23,7 +31,26 @@ export interface RolloutFacts {
   observed?: ReadonlyMap<string, Workload | null>;
   /** The rollout's verify Jobs as read now, by Job name. */
   verifyJobs?: ReadonlyMap<string, VerifyJobState>;
+  /** The Services a BlueGreen rollout switches, as read now (`null`: missing), by `namespace/name`. */
+  services?: ReadonlyMap<string, ServiceView | null>;
+  /** A canary's Pods as read now, by {@link workloadKey} of their workload. */
+  pods?: ReadonlyMap<string, readonly PodView[]>;
   now: Date;
+}
+
+/** A change of one workload's image and/or replicas, as a strategy asks for it. */
+export interface WorkloadChange {
+  kind: Workload['kind'];
+  name: string;
+  /** Set when the workload is not in the CV's namespace. */
+  namespace?: string;
+  role?: RolloutWorkload['role'];
+  /** The image its container gets (the previous one is remembered the first time). */
+  image?: string;
+  /** Whether `image` is a rollback (restoring what ran before), not a new version. */
+  restore?: boolean;
+  /** `spec.replicas` it gets (the previous value is remembered the first time). */
+  replicas?: number;
 }
 
 /** How a job run ends when nothing is left to do now. */
@@ -47,8 +74,34 @@ export type RolloutAction =
   | { type: 'verify'; checks: string[] }
   /** Patch the selected workloads to the rollout's image. */
   | { type: 'patch' }
+  /** Change these workloads' image and/or replicas, then move the rollout on. */
+  | { type: 'apply'; changes: WorkloadChange[]; then: RolloutTransition }
+  /** Point a Service at other Pods (or another name), then move the rollout on. */
+  | { type: 'route'; service: string; target: ServiceTarget; then: RolloutTransition }
+  /** Take a measurement of these metric checks (canary analysis), then decide again. */
+  | { type: 'measure'; metrics: string[] }
+  /**
+   * Handle the `cvm.dev/request` annotation: record it in `status.lastRequest` in the same write
+   * as its effect (`to`: the rollout's transition; `forget`: a failed digest retried).
+   */
+  | {
+      type: 'request';
+      value: string;
+      action: string;
+      result: 'Applied' | 'Refused';
+      message: string;
+      to?: RolloutTransition;
+      forget?: string;
+    }
   /** Nothing to do until something changes; look again at `untilMs` at the latest. */
-  | { type: 'wait'; untilMs: number; reason: Reason; message: string }
+  | {
+      type: 'wait';
+      untilMs: number;
+      reason: Reason;
+      message: string;
+      /** Fields of the rollout to keep meanwhile (what the wait saw: a canary's actual weight). */
+      update?: Partial<RolloutState>;
+    }
   /** Move the rollout on (next phase or step, or to Recording with its result). */
   | { type: 'promote'; to: RolloutTransition }
   /** The rollout failed: patch the workloads back to their previous images. */
@@ -58,8 +111,9 @@ export type RolloutAction =
   /** Stop here, writing these conditions (`retry`: the job should run again with backoff). */
   | { type: 'done'; outcome: RunOutcome; conditions: ConditionUpdate[]; retry?: string };
 
-/** `Deployment/api`: how a rollout names its workloads. */
-export const workloadKey = (w: { kind: string; name: string }): string => `${w.kind}/${w.name}`;
+/** `Deployment/api` (`Deployment/shop-blue/api` in another namespace): how a rollout names its workloads. */
+export const workloadKey = (w: { kind: string; name: string; namespace?: string }): string =>
+  w.namespace ? `${w.kind}/${w.namespace}/${w.name}` : `${w.kind}/${w.name}`;
 
 /** The ObjectReference of a workload, for Events. */
 export function workloadReference(w: Pick<Workload, 'kind' | 'namespace' | 'name' | 'uid'>) {

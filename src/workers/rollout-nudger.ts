@@ -2,6 +2,7 @@ import type { Runnable } from '../lifecycle/runnable.js';
 import type { Logger } from '../observability/logger.js';
 import type { RolloutJobData, RolloutWaker } from '../queue/rollout-queue.js';
 import type { StoredContainerVersion, WorkloadSignal, WorkloadSignals } from './ports.js';
+import { pendingRequest } from './rollout-decision.js';
 import { workloadKey } from './rollout-facts.js';
 import { workloadsProgress } from './workload-progress.js';
 
@@ -47,7 +48,10 @@ export class RolloutNudger implements Runnable {
   start(): Promise<void> {
     this.#stopped = false;
     this.#unsubscribe = [
-      this.deps.cvs.onChange(() => (this.#byWorkload = undefined)),
+      this.deps.cvs.onChange(() => {
+        this.#byWorkload = undefined;
+        this.#requests();
+      }),
       this.deps.signals.onChange((signal) => this.#onSignal(signal)),
     ];
     this.#sweep = setInterval(() => void this.sweep(), this.deps.sweepIntervalMs ?? 30_000);
@@ -90,6 +94,12 @@ export class RolloutNudger implements Runnable {
     if (cv && decisive(cv, signal)) this.#schedule(cv, 0, this.deps.coalesceMs ?? 50);
   }
 
+  /** Wakes every CV with a `cvm.dev/request` not handled yet (promote, abort…): people wait for it. */
+  #requests(): void {
+    for (const cv of this.deps.cvs.list())
+      if (pendingRequest(cv)) this.#schedule(cv, 0, this.deps.coalesceMs ?? 50);
+  }
+
   #schedule(cv: StoredContainerVersion, attempt: number, delayMs: number): void {
     const key = cvKey(cv);
     if (this.#stopped || this.#timers.has(key)) return;
@@ -123,7 +133,8 @@ export class RolloutNudger implements Runnable {
       const rollout = cv.status?.rollout;
       if (!rollout) continue;
       const ns = cv.metadata.namespace;
-      for (const w of rollout.workloads ?? []) index.set(`${ns}/${w.kind}/${w.name}`, cv);
+      for (const w of rollout.workloads ?? [])
+        index.set(`${w.namespace ?? ns}/${w.kind}/${w.name}`, cv);
       if ((rollout.verify ?? []).length > 0) index.set(`${ns}/Job/${cv.metadata.name}`, cv);
     }
     this.#byWorkload = index;

@@ -16,6 +16,15 @@ import { rolloutRecord } from './rollout-record.js';
 import type { RolloutRunnerDeps } from './rollout-runner.js';
 import { startRollout, type StartContext } from './rollout-start.js';
 import { RunStatus, afterStepFailed } from './run-status.js';
+import { cvReference } from './cv-status.js';
+import { metricsOfStep, canarySteps } from './strategies/canary.js';
+import { STRATEGIES } from './strategies/strategies.js';
+import { TrafficEffects } from './traffic-effects.js';
+import type { Measurement, MetricRun } from '../api/container-version.js';
+import { iso } from './rollout-record.js';
+
+/** Measurements of one metric kept in `status.rollout.canary.metrics`. */
+const MEASUREMENTS_KEPT = 10;
 
 /** Actions one job run carries out at most before it hands the rollout to a fresh job. */
 const ACTIONS_PER_RUN = 32;
@@ -35,6 +44,7 @@ export class StillBlockedError extends Error {
  */
 export class RolloutRun {
   readonly #effects: WorkloadEffects;
+  readonly #traffic: TrafficEffects;
   readonly #status: RunStatus;
   readonly #start: StartContext;
   #recorded: RunOutcome | undefined;
@@ -47,6 +57,12 @@ export class RolloutRun {
     generation: number,
   ) {
     this.#effects = new WorkloadEffects({ ...deps, patched: () => deps.observer?.patched(data) });
+    this.#traffic = new TrafficEffects({
+      ...deps,
+      services: deps.services ?? unavailable('services'),
+      pods: deps.pods ?? unavailable('pods'),
+      patched: () => deps.observer?.patched(data),
+    });
     this.#status = new RunStatus(deps, generation, data);
     this.#start = { deps, spec, data, status: this.#status, log };
   }
@@ -60,11 +76,11 @@ export class RolloutRun {
         'rollout action',
       );
       if (action.type === 'resolve') {
-        facts = { ...facts, ...(await this.#effects.resolve(this.spec, start.metadata.namespace)) };
+        facts = { ...facts, ...(await this.#resolve(start.metadata.namespace)) };
         continue;
       }
       if (action.type === 'observe') {
-        facts = { ...facts, ...(await this.#effects.observe(facts.cv, rolloutOf(facts.cv))) };
+        facts = { ...facts, ...(await this.#observe(facts.cv)) };
         continue;
       }
       if (action.type === 'wait') return this.#wait(facts.cv, action);
@@ -94,6 +110,35 @@ export class RolloutRun {
     return digest !== cv.status?.rollout?.digest;
   }
 
+  async #resolve(namespace: string): Promise<Partial<RolloutFacts>> {
+    const keys = STRATEGIES[this.spec.strategy.type]?.services?.(this.spec, namespace) ?? [];
+    const [resolved, services] = await Promise.all([
+      this.#effects.resolve(this.spec, namespace),
+      keys.length > 0 ? this.#traffic.services(keys) : undefined,
+    ]);
+    return { ...resolved, ...(services ? { services } : {}) };
+  }
+
+  /** What the rollout waits on: verify Jobs, or its workloads (with BlueGreen's Services, a canary's Pods). */
+  async #observe(cv: StoredContainerVersion): Promise<Partial<RolloutFacts>> {
+    const rollout = rolloutOf(cv);
+    const read = await this.#effects.observe(cv, rollout);
+    if (rollout.phase === 'Verifying' || !read.observed) return read;
+    const bg = rollout.blueGreen;
+    const services = bg
+      ? await this.#traffic.services(
+          [bg.activeService, ...(bg.previewService ? [bg.previewService] : [])].map((name) => ({
+            namespace: cv.metadata.namespace,
+            name,
+          })),
+        )
+      : undefined;
+    const pods = rollout.canary
+      ? await this.#traffic.pods(rollout.workloads ?? [], read.observed)
+      : undefined;
+    return { ...read, ...(services ? { services } : {}), ...(pods ? { pods } : {}) };
+  }
+
   async #act(facts: RolloutFacts, action: RolloutAction): Promise<Step> {
     const { cv } = facts;
     switch (action.type) {
@@ -112,6 +157,14 @@ export class RolloutRun {
         return this.#rollback(cv, action, facts.observed);
       case 'record':
         return this.#record(cv);
+      case 'apply':
+        return this.#apply(cv, action);
+      case 'route':
+        return this.#route(cv, action);
+      case 'measure':
+        return this.#measure(cv, action.metrics);
+      case 'request':
+        return this.#request(cv, action);
       default:
         throw new Error(`the run cannot carry out ${action.type} here`);
     }
@@ -165,13 +218,181 @@ export class RolloutRun {
   }
 
   async #promote(cv: StoredContainerVersion, to: Partial<RolloutState>): Promise<Step> {
-    const conditions =
-      to.phase === 'Patching'
-        ? [this.#status.progressing(Reason.RolloutStarted, to.message ?? '')]
-        : [];
-    if (to.phase === 'Recording' || to.phase === 'Patching')
-      await this.#effects.removeVerifyJobs(cv, rolloutOf(cv));
+    const rollout = rolloutOf(cv);
+    const conditions = this.#conditionsOf(rollout, to);
+    if (to.phase === 'Recording' || (to.phase === 'Patching' && rollout.strategy === 'Rolling'))
+      await this.#effects.removeVerifyJobs(cv, rollout);
+    await this.#eventsOf(cv, rollout, to);
     return this.#change(cv, { rollout: to }, conditions);
+  }
+
+  /** The conditions a transition changes: a rollout that starts patching, or starts rolling back. */
+  #conditionsOf(rollout: RolloutState, to: Partial<RolloutState>): ConditionUpdate[] {
+    if (to.phase === 'Patching' && rollout.phase === 'Verifying' && rollout.strategy === 'Rolling')
+      return [this.#status.progressing(Reason.RolloutStarted, to.message ?? '')];
+    if (to.phase === 'RollingBack' && rollout.phase !== 'RollingBack')
+      return [
+        this.#status.progressing(Reason.RollingBack, to.message ?? ''),
+        this.#status.condition(
+          ConditionType.Degraded,
+          'True',
+          (to.reason as Reason | undefined) ?? Reason.RolloutFailed,
+          to.failure ?? to.message ?? '',
+        ),
+      ];
+    if (to.phase && to.phase !== rollout.phase && to.phase !== 'Recording' && to.message)
+      return [this.#status.progressing(progressReason(to.phase), to.message)];
+    return [];
+  }
+
+  /** Events of BlueGreen and Canary steps: paused, judged, rolling back. */
+  async #eventsOf(cv: StoredContainerVersion, rollout: RolloutState, to: Partial<RolloutState>) {
+    const record = (type: 'Normal' | 'Warning', reason: Reason, message: string) =>
+      this.deps.events.record(cvReference(cv), type, reason, message);
+    const judgement = to.canary?.judgement;
+    if (judgement && judgement.at !== rollout.canary?.judgement?.at)
+      await record(
+        judgement.result === 'Passed' ? 'Normal' : 'Warning',
+        judgement.result === 'Passed' ? Reason.AnalysisPassed : Reason.AnalysisFailed,
+        judgement.message,
+      );
+    if (to.phase === 'Paused' && rollout.phase !== 'Paused')
+      await record('Normal', Reason.RolloutPaused, to.message ?? 'paused');
+    if (
+      to.phase === 'RollingBack' &&
+      rollout.phase !== 'RollingBack' &&
+      rollout.strategy !== 'Rolling'
+    )
+      await record('Warning', Reason.RolloutFailed, to.failure ?? to.message ?? 'rolling back');
+  }
+
+  async #apply(
+    cv: StoredContainerVersion,
+    action: Extract<RolloutAction, { type: 'apply' }>,
+  ): Promise<Step> {
+    const rollout = rolloutOf(cv);
+    const change = await this.#traffic.apply(cv, this.spec, rollout, action.changes, action.then);
+    const weight = action.then.canary?.weight;
+    if (weight !== undefined && weight !== rollout.canary?.weight)
+      await this.deps.events.record(
+        cvReference(cv),
+        'Normal',
+        Reason.CanaryWeightSet,
+        `canary at ${weight}%: ${action.then.canary?.canaryReplicas ?? 0} of ${rollout.canary?.total ?? 0} replicas run ${rollout.version}`,
+      );
+    const scaledDown = action.changes.filter((c) => c.replicas === 0 && c.role === 'live');
+    if (scaledDown.length > 0)
+      await this.deps.events.record(
+        cvReference(cv),
+        'Normal',
+        Reason.ScaledDown,
+        `${rollout.blueGreen?.liveColor ?? 'the old colour'} scaled down to 0: ${scaledDown.map((c) => c.name).join(', ')}`,
+      );
+    await this.#eventsOf(cv, rollout, action.then);
+    return this.#change(cv, change, this.#conditionsOf(rollout, action.then));
+  }
+
+  async #route(
+    cv: StoredContainerVersion,
+    action: Extract<RolloutAction, { type: 'route' }>,
+  ): Promise<Step> {
+    const rollout = rolloutOf(cv);
+    const bg = rollout.blueGreen;
+    const to =
+      'selector' in action.target
+        ? JSON.stringify(action.target.selector)
+        : action.target.externalName;
+    const back = action.then.blueGreen?.switchedBackAt && !bg?.switchedBackAt;
+    const preview = action.service === bg?.previewService && action.service !== bg?.activeService;
+    const reason = back
+      ? Reason.TrafficSwitchedBack
+      : preview
+        ? Reason.PreviewSwitched
+        : Reason.TrafficSwitched;
+    const colour = back ? bg?.liveColor : bg?.newColor;
+    await this.#traffic.route(
+      cv,
+      action.service,
+      action.target,
+      reason,
+      `Service ${action.service} now sends traffic to ${colour ?? to} (${to})`,
+    );
+    return this.#change(cv, { rollout: action.then }, this.#conditionsOf(rollout, action.then));
+  }
+
+  /** `measure`: one measurement of each metric due; the analysis of the step keeps the last few. */
+  async #measure(cv: StoredContainerVersion, names: readonly string[]): Promise<Step> {
+    const rollout = rolloutOf(cv);
+    const checks = this.deps.metricChecks;
+    if (!checks) throw new Error('this cvm has no metric checks configured (metricChecks)');
+    const cs = rollout.canary;
+    if (!cs) throw new Error('only a Canary rollout measures metrics');
+    const step = canarySteps(this.spec)[rollout.step - 1];
+    const runs: MetricRun[] = [...(cs.metrics ?? [])];
+    for (const metric of metricsOfStep(this.spec, step).filter((m) => names.includes(m.name))) {
+      const measured = await checks.measure({
+        name: metric.name,
+        address: metric.prometheus.address,
+        query: metric.prometheus.query,
+        successCondition: metric.successCondition,
+        ...(metric.failureCondition ? { failureCondition: metric.failureCondition } : {}),
+        timeoutSeconds: metric.prometheus.timeoutSeconds,
+      });
+      const measurement: Measurement = { at: iso(this.deps.now()), ...measured };
+      const index = runs.findIndex((r) => r.name === metric.name);
+      const run = index >= 0 ? runs[index] : undefined;
+      const next: MetricRun = {
+        name: metric.name,
+        measurements: [...(run?.measurements ?? []), measurement].slice(-MEASUREMENTS_KEPT),
+        count: (run?.count ?? 0) + 1,
+        failures: (run?.failures ?? 0) + (measured.phase === 'Successful' ? 0 : 1),
+      };
+      if (index >= 0) runs[index] = next;
+      else runs.push(next);
+      this.log.info({ metric: metric.name, ...measured }, 'metric measured');
+    }
+    return this.#change(cv, { rollout: { canary: { ...cs, metrics: runs } } });
+  }
+
+  /** `request`: what a person asked for, recorded as handled in the same write as its effect. */
+  async #request(
+    cv: StoredContainerVersion,
+    action: Extract<RolloutAction, { type: 'request' }>,
+  ): Promise<Step> {
+    const status = cv.status ?? {};
+    const rollout = status.rollout;
+    const lastRequest = {
+      value: action.value,
+      action: action.action,
+      at: iso(this.deps.now()),
+      result: action.result,
+      message: action.message,
+    };
+    const fields = {
+      lastRequest,
+      ...(action.to && rollout ? { rollout: { ...rollout, ...action.to } } : {}),
+      ...(action.forget
+        ? { failedDigests: (status.failedDigests ?? []).filter((d) => d !== action.forget) }
+        : {}),
+    };
+    const reason =
+      action.result === 'Refused'
+        ? Reason.RequestRefused
+        : action.action === 'abort'
+          ? Reason.RolloutAborted
+          : action.action === 'retry'
+            ? Reason.RolloutRetried
+            : Reason.RolloutPromoted;
+    const conditions = rollout && action.to ? this.#conditionsOf(rollout, action.to) : [];
+    const stored = await this.#status.write(cv, fields, conditions);
+    await this.deps.events.record(
+      cvReference(cv),
+      action.result === 'Refused' ? 'Warning' : 'Normal',
+      reason,
+      `${action.action}: ${action.message}`,
+    );
+    this.log.info({ request: action.value, result: action.result }, action.message);
+    return { cv: stored };
   }
 
   /** `record`: history first (idempotent by the rollout's id), then the status that ends the rollout. */
@@ -207,8 +428,18 @@ export class RolloutRun {
     const recovered = afterStepFailed(cv)
       ? [this.#status.progressing(action.reason, action.message)]
       : [];
-    if (rollout.message !== action.message || this.#status.pending || recovered.length > 0)
-      await this.#status.write(cv, { rollout: { ...rollout, message: action.message } }, recovered);
+    const update = action.update ?? {};
+    const changed =
+      rollout.message !== action.message ||
+      Object.entries(update).some(
+        ([k, v]) => JSON.stringify(rollout[k as keyof RolloutState]) !== JSON.stringify(v),
+      );
+    if (changed || this.#status.pending || recovered.length > 0)
+      await this.#status.write(
+        cv,
+        { rollout: { ...rollout, ...update, message: action.message } },
+        recovered,
+      );
     const recheckMs = this.deps.recheckMs ?? 10_000;
     const delayMs = Math.max(0, Math.min(action.untilMs - this.deps.now().getTime(), recheckMs));
     throw new RetryLaterError(action.message, delayMs);
@@ -250,6 +481,37 @@ export class RolloutRun {
     );
     return { cv: stored, ...(change.observed ? { observed: change.observed } : {}) };
   }
+}
+
+/** The Progressing reason of a rollout that enters `phase`. */
+function progressReason(phase: RolloutState['phase']): Reason {
+  switch (phase) {
+    case 'Verifying':
+      return Reason.Verifying;
+    case 'Switching':
+      return Reason.TrafficSwitched;
+    case 'Paused':
+      return Reason.RolloutPaused;
+    case 'Analyzing':
+      return Reason.Analyzing;
+    case 'ScalingDown':
+      return Reason.ScalingDown;
+    case 'RollingBack':
+      return Reason.RollingBack;
+    default:
+      return Reason.WaitingForRollout;
+  }
+}
+
+function unavailable(what: string): never {
+  return new Proxy(
+    {},
+    {
+      get() {
+        throw new Error(`this cvm was started without ${what}: BlueGreen and Canary need them`);
+      },
+    },
+  ) as never;
 }
 
 function rolloutOf(cv: StoredContainerVersion): RolloutState {

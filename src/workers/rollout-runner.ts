@@ -9,7 +9,10 @@ import type {
   ContainerVersionStore,
   EventRecorder,
   HistoryStore,
+  MetricChecks,
   NodeInfo,
+  PodReader,
+  ServiceClient,
   StoredContainerVersion,
   VerifyRunner,
   WorkloadClient,
@@ -31,6 +34,12 @@ export interface RolloutRunnerDeps {
   events: EventRecorder;
   history: HistoryStore;
   verify: VerifyRunner;
+  /** BlueGreen: the Services it switches. */
+  services?: ServiceClient;
+  /** Canary: the canary's Pods (restarts). */
+  pods?: PodReader;
+  /** Canary: the analysis' metric checks. */
+  metricChecks?: MetricChecks;
   registries: { for(registryHost: string): RegistryClient };
   logger: Logger;
   now: () => Date;

@@ -42,8 +42,14 @@ export async function startRollout(
 ): Promise<StartResult> {
   const { cv } = facts;
   const { spec, status } = ctx;
-  const strategy = STRATEGIES[spec.strategy.type];
-  if (!strategy) throw new Error(`no strategy ${spec.strategy.type}`);
+  // A revert of drift is a plain patch of the workloads that must run the current digest.
+  const type = heal ? 'Rolling' : spec.strategy.type;
+  const strategy = STRATEGIES[type];
+  if (!strategy) throw new Error(`no strategy ${type}`);
+  const chosen = STRATEGIES[spec.strategy.type];
+  const prepared = heal ? undefined : chosen?.prepare?.(facts);
+  if (prepared && 'invalid' in prepared) throw new Error(prepared.invalid);
+  const scope = heal ? chosen?.tracked?.(facts) : undefined;
   let version = cv.status?.currentVersion ?? '';
   let image = cv.status?.currentImage ?? '';
   if (!heal) {
@@ -72,7 +78,7 @@ export async function startRollout(
   const tagElsewhere = facts.resolved && facts.resolved.digest !== digest;
   const rollout: RolloutState = {
     id: `${digest}@${startedAt}`,
-    strategy: spec.strategy.type,
+    strategy: type,
     phase: strategy.firstPhase(spec, heal),
     step: 1,
     steps: strategy.steps(spec),
@@ -81,6 +87,8 @@ export async function startRollout(
     image,
     trigger: ctx.data.trigger.kind,
     ...(heal ? { heal: true } : {}),
+    ...(prepared?.state ?? {}),
+    ...(scope ? { workloads: scope.map((w) => ({ kind: w.kind, name: w.name })) } : {}),
     startedAt,
     message: heal
       ? `reverting drift: the workloads go back to ${version}${tagElsewhere ? ` (the tag points at ${facts.resolved?.digest}, which failed before)` : ''}`

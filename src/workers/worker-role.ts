@@ -13,7 +13,10 @@ import type {
   ContainerVersionStore,
   EventRecorder,
   HistoryStore,
+  MetricChecks,
   NodeInfo,
+  PodReader,
+  ServiceClient,
   StoredContainerVersion,
   VerifyRunner,
   WorkloadClient,
@@ -34,6 +37,8 @@ export interface WorkerKube {
   /** Watch events of workloads and verify Jobs: what continues waiting rollouts. */
   signals: WorkloadSignals & Runnable;
   workloads: WorkloadClient;
+  services: ServiceClient;
+  pods: PodReader;
   nodes: NodeInfo;
   events: EventRecorder;
   history: HistoryStore;
@@ -51,6 +56,8 @@ export interface WorkerRoleDeps {
   /** Where routing puts rollouts and watch events wake them; the caller owns (and closes) the queue. */
   rollouts: RolloutSink & RolloutWaker;
   cosignPublicKey?: string;
+  /** Canary analysis (Prometheus); default: Prometheus' HTTP API. */
+  metricChecks?: MetricChecks;
   now?: () => Date;
 }
 
@@ -75,6 +82,7 @@ export function createWorkerRole(deps: WorkerRoleDeps): WorkerRole {
     logger,
     now,
     recheckMs: config.rolloutRecheckMs,
+    ...(deps.metricChecks ? { metricChecks: deps.metricChecks } : {}),
     ...(deps.cosignPublicKey ? { cosignPublicKey: deps.cosignPublicKey } : {}),
     observer: {
       patched: (data) =>

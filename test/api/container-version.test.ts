@@ -36,6 +36,9 @@ describe('ContainerVersion spec', () => {
         blueGreen: {
           activeService: 'api',
           previewService: 'api-preview',
+          colorLabel: 'example.com/colour',
+          autoPromote: false,
+          scaleDown: false,
           scaleDownDelaySeconds: 5,
         },
       },
@@ -44,6 +47,7 @@ describe('ContainerVersion spec', () => {
           name: 'smoke',
           command: ['curl', '-f', 'http://api-preview/healthz'],
           timeoutSeconds: 60,
+          when: 'PostPromotion',
         },
       ],
       policy: { allowRegression: true, maxSeverity: 'HIGH', minImageAgeSeconds: 120 },
@@ -53,6 +57,100 @@ describe('ContainerVersion spec', () => {
     };
     const result = validateSpec(full);
     expect(result.ok && result.value).toEqual(full);
+  });
+
+  it('a Canary spec keeps its steps and metrics, with their defaults', () => {
+    const result = validateSpec({
+      ...minimal,
+      strategy: {
+        type: 'Canary',
+        canary: {
+          steps: [{ setWeight: 20 }, { pause: {} }, { analysis: { metrics: ['errors'] } }],
+          analysis: {
+            maxRestarts: 1,
+            metrics: [
+              {
+                name: 'errors',
+                prometheus: { address: 'http://prometheus:9090', query: 'sum(rate(x[1m]))' },
+                successCondition: 'result < 0.01',
+              },
+            ],
+          },
+        },
+      },
+    });
+    expect(result.ok && result.value.strategy.canary).toEqual({
+      trackLabel: 'cvm.dev/track',
+      replicasPercent: 10,
+      judgeSeconds: 60,
+      steps: [{ setWeight: 20 }, { pause: {} }, { analysis: { metrics: ['errors'] } }],
+      analysis: {
+        maxRestarts: 1,
+        metrics: [
+          {
+            name: 'errors',
+            prometheus: {
+              address: 'http://prometheus:9090',
+              query: 'sum(rate(x[1m]))',
+              timeoutSeconds: 10,
+            },
+            successCondition: 'result < 0.01',
+            intervalSeconds: 30,
+            count: 1,
+            failureLimit: 0,
+          },
+        ],
+      },
+    });
+  });
+
+  const canary = (c: object) => ({ ...minimal, strategy: { type: 'Canary', canary: c } });
+  it.each([
+    [
+      'weights that do not increase',
+      canary({ steps: [{ setWeight: 50 }, { pause: {} }, { setWeight: 20 }] }),
+      'spec.strategy.canary.steps[2].setWeight: weights must increase: 20 after 50',
+    ],
+    [
+      'a step with two actions',
+      canary({ steps: [{ setWeight: 50, pause: {} }] }),
+      'spec.strategy.canary.steps[0]: each step has exactly one of setWeight, pause, analysis',
+    ],
+    [
+      'an analysis step naming an unknown metric',
+      canary({ steps: [{ analysis: { metrics: ['latency'] } }] }),
+      'spec.strategy.canary.steps[0].analysis.metrics[0]: no metric latency in strategy.canary.analysis.metrics',
+    ],
+    [
+      'a Prometheus address that is no URL',
+      canary({
+        analysis: {
+          metrics: [
+            {
+              name: 'errors',
+              prometheus: { address: 'prometheus:9090', query: 'up' },
+              successCondition: 'result == 1',
+            },
+          ],
+        },
+      }),
+      'spec.strategy.canary.analysis.metrics[0].prometheus.address: address must be an http(s) URL of Prometheus',
+    ],
+    [
+      'BlueGreen namespaces that are the same',
+      {
+        ...minimal,
+        strategy: {
+          type: 'BlueGreen',
+          blueGreen: { activeService: 'web', namespaces: ['a', 'a'] },
+        },
+      },
+      'spec.strategy.blueGreen.namespaces: the two namespaces must differ',
+    ],
+  ])('%s: refused, naming the field', (_name, input, message) => {
+    const result = validateSpec(input);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.message).toContain(message);
   });
 
   it.each([

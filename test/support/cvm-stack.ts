@@ -22,6 +22,7 @@ import { webhookSources } from '../../src/receiver/sources.js';
 import { createWebhookApp } from '../../src/receiver/webhook-app.js';
 import { registryClientsFor } from '../../src/cli/run-roles.js';
 import type { RegistryClients } from '../../src/registry/registry-clients.js';
+import type { MetricChecks } from '../../src/workers/ports.js';
 import { createWorkerRole } from '../../src/workers/worker-role.js';
 import { kubectl } from '../kube-emulator/controllers/kubectl.js';
 import { startKubeEmulator, type KubeEmulator } from '../kube-emulator/index.js';
@@ -50,6 +51,8 @@ export interface StackOptions {
   cosignPublicKey?: string;
   /** Registry clients for the workers; default from the configuration, as `cvm worker` builds them. */
   registries?: (registry: DockerRegistry) => RegistryClients;
+  /** Canary analysis for the workers; default Prometheus' HTTP API, as `cvm worker` builds it. */
+  metricChecks?: MetricChecks;
 }
 
 /**
@@ -153,6 +156,7 @@ export async function startCvmStack(options: StackOptions = {}) {
       workerConnection,
       rollouts: rolloutSink,
       ...(options.cosignPublicKey ? { cosignPublicKey: options.cosignPublicKey } : {}),
+      ...(options.metricChecks ? { metricChecks: options.metricChecks } : {}),
     });
     for (const component of role.components) if (component !== kube.index) lifecycle.add(component);
   }
@@ -164,6 +168,7 @@ export async function startCvmStack(options: StackOptions = {}) {
       source: kube.index,
       store: kube.store,
       workloads: kube.workloads,
+      services: kube.services,
       events: kube.events,
       registries,
       rollouts: rolloutSink,
@@ -276,18 +281,25 @@ export function deployment(
   namespace: string,
   name: string,
   image: string,
-  extra: { replicas?: number; progressDeadlineSeconds?: number; app?: string } = {},
+  extra: {
+    replicas?: number;
+    progressDeadlineSeconds?: number;
+    app?: string;
+    /** More labels on the Deployment, its selector and its Pods (a colour, a track). */
+    labels?: Record<string, string>;
+  } = {},
 ) {
+  const labels = { app: extra.app ?? 'api', ...extra.labels };
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name, namespace, labels: { app: extra.app ?? 'api' } },
+    metadata: { name, namespace, labels },
     spec: {
       replicas: extra.replicas ?? 2,
       progressDeadlineSeconds: extra.progressDeadlineSeconds ?? 600,
-      selector: { matchLabels: { app: extra.app ?? 'api', name } },
+      selector: { matchLabels: { ...labels, name } },
       template: {
-        metadata: { labels: { app: extra.app ?? 'api', name } },
+        metadata: { labels: { ...labels, name } },
         spec: {
           containers: [
             { name: 'api', image },

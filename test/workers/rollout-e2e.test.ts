@@ -340,8 +340,8 @@ describe('other workload kinds and verify checks', () => {
   }, 90_000);
 });
 
-describe('strategies not built yet', () => {
-  it('a Canary CV is refused with a reason and its workloads are left alone', async () => {
+describe('a strategy whose workloads do not fit', () => {
+  it('a Canary CV without stable and canary workloads is refused with the field, and its workloads are left alone', async () => {
     await stack.apply([
       namespace('canary'),
       deployment('canary', 'api', 'example.com/old/api:1', { app: 'canary' }),
@@ -359,7 +359,8 @@ describe('strategies not built yet', () => {
     expect(cv.status.conditions.find((c: any) => c.type === 'Ready')).toMatchObject({
       status: 'False',
       reason: 'InvalidSpec',
-      message: 'spec.strategy.type Canary is not supported by this version of cvm yet; use Rolling',
+      message:
+        'strategy.canary.trackLabel: Canary needs one selected workload labelled cvm.dev/track=stable and one cvm.dev/track=canary; found 0 and 0',
     });
     expect(imageOf(await stack.deployment('canary', 'api'))).toBe('example.com/old/api:1');
   }, 60_000);

@@ -2,8 +2,8 @@ import type { RolloutState } from '../../api/container-version.js';
 import { Reason } from '../../api/conditions.js';
 import type { RolloutAction, RolloutFacts } from '../rollout-facts.js';
 import { workloadsProgress } from '../workload-progress.js';
-import { verifyNext } from './verify-step.js';
-import type { RolloutStrategy } from './strategy.js';
+import { checksOf, verifyNext } from './verify-step.js';
+import type { RequestOutcome, RolloutStrategy } from './strategy.js';
 
 const time = (iso: string | undefined): number =>
   iso ? Date.parse(iso) : Number.POSITIVE_INFINITY;
@@ -15,39 +15,110 @@ const time = (iso: string | undefined): number =>
  * previous images (when `rollback.enabled`) and wait for that too.
  */
 export const rollingStrategy: RolloutStrategy = {
-  steps: (spec) => (spec.verify.length > 0 ? 2 : 1),
-  firstPhase: (spec, heal) => (spec.verify.length > 0 && !heal ? 'Verifying' : 'Patching'),
+  steps: (spec) =>
+    1 +
+    (checksOf({ spec }, 'PrePromotion').length > 0 ? 1 : 0) +
+    (checksOf({ spec }, 'PostPromotion').length > 0 ? 1 : 0),
+  firstPhase: (spec, heal) =>
+    checksOf({ spec }, 'PrePromotion').length > 0 && !heal ? 'Verifying' : 'Patching',
   next(facts, rollout) {
     switch (rollout.phase) {
       case 'Verifying':
-        return verifyNext(facts, rollout, { phase: 'Patching', step: rollout.step + 1 });
+        // After the patch (the workloads are recorded) the PostPromotion checks run.
+        return patched(rollout)
+          ? verifyNext(facts, rollout, succeeded(rollout), {
+              when: 'PostPromotion',
+              onFail: (message) => failedAfterPatch(facts, rollout, Reason.VerifyFailed, message),
+            })
+          : verifyNext(facts, rollout, { phase: 'Patching', step: rollout.step + 1 });
       case 'Patching':
         return { type: 'patch' };
       case 'Waiting':
         return waiting(facts, rollout);
       case 'RollingBack':
         return rollingBack(facts, rollout);
+      case 'Switching':
+      case 'Paused':
+      case 'Analyzing':
+      case 'ScalingDown':
       case 'Recording':
-        // The engine records before asking a strategy (decideRollout); never reached.
-        throw new Error('a strategy is not asked about a rollout that is recording');
+        // The engine records before asking a strategy (decideRollout); the others are not Rolling's.
+        throw new Error(`a Rolling rollout is never ${rollout.phase} here`);
     }
+  },
+  request(_facts, rollout, action): RequestOutcome {
+    if (action !== 'abort')
+      return { refused: `a Rolling rollout has no steps to ${action}; only abort applies` };
+    if (rollout.phase === 'RollingBack') return { refused: 'the rollout is already rolling back' };
+    if (!patched(rollout) && rollout.phase === 'Verifying')
+      return {
+        to: {
+          phase: 'Recording',
+          result: 'Failed',
+          reason: Reason.RolloutAborted,
+          message: 'aborted by request before anything was patched',
+        },
+        message: 'aborted before anything was patched',
+      };
+    return {
+      to: { phase: 'Waiting', reason: Reason.RolloutAborted, failure: 'aborted by request' },
+      message: 'aborted: the workloads go back to their previous images',
+    };
   },
 };
 
+const patched = (rollout: RolloutState) => (rollout.workloads ?? []).length > 0;
+
+function succeeded(rollout: RolloutState) {
+  const names = (rollout.workloads ?? []).map((w) => `${w.kind.toLowerCase()}/${w.name}`);
+  return {
+    phase: 'Recording' as const,
+    result: 'Succeeded' as const,
+    reason: rollout.heal ? Reason.DriftCorrected : Reason.RolloutSucceeded,
+    message: `${rollout.version} rolled out to ${names.join(', ')}`,
+  };
+}
+
+/** A failure once the workloads were patched: roll back when allowed and possible, else end Failed. */
+function failedAfterPatch(
+  facts: RolloutFacts,
+  rollout: RolloutState,
+  reason: Reason,
+  failure: string,
+): RolloutAction {
+  const restorable = (rollout.workloads ?? []).some((w) => w.previousImage);
+  if ((facts.spec.rollback.enabled || reason === Reason.RolloutAborted) && restorable)
+    return { type: 'rollback', reason, message: failure };
+  return {
+    type: 'promote',
+    to: {
+      phase: 'Recording',
+      result: 'Failed',
+      reason,
+      message: facts.spec.rollback.enabled
+        ? `${failure}; no previous image to roll back to`
+        : failure,
+    },
+  };
+}
+
 function waiting(facts: RolloutFacts, rollout: RolloutState): RolloutAction {
+  // An abort asked for while the workloads roll out.
+  if (rollout.failure && rollout.reason === Reason.RolloutAborted)
+    return failedAfterPatch(facts, rollout, Reason.RolloutAborted, rollout.failure);
   if (!facts.observed) return { type: 'observe' };
   const progress = workloadsProgress(rollout.workloads ?? [], facts.observed);
   if (progress.state === 'done') {
-    const names = (rollout.workloads ?? []).map((w) => `${w.kind.toLowerCase()}/${w.name}`);
-    return {
-      type: 'promote',
-      to: {
-        phase: 'Recording',
-        result: 'Succeeded',
-        reason: rollout.heal ? Reason.DriftCorrected : Reason.RolloutSucceeded,
-        message: `${rollout.version} rolled out to ${names.join(', ')}`,
-      },
-    };
+    if (!rollout.heal && checksOf(facts, 'PostPromotion').length > 0)
+      return {
+        type: 'promote',
+        to: {
+          phase: 'Verifying',
+          step: rollout.step + 1,
+          message: `${rollout.version} rolled out; running the PostPromotion checks`,
+        },
+      };
+    return { type: 'promote', to: succeeded(rollout) };
   }
   const deadlineMs = time(rollout.progressDeadlineAt);
   const failure =
@@ -63,20 +134,7 @@ function waiting(facts: RolloutFacts, rollout: RolloutState): RolloutAction {
       reason: Reason.WaitingForRollout,
       message: progress.message,
     };
-  const restorable = (rollout.workloads ?? []).some((w) => w.previousImage);
-  if (facts.spec.rollback.enabled && restorable)
-    return { type: 'rollback', reason: Reason.ProgressDeadlineExceeded, message: failure };
-  return {
-    type: 'promote',
-    to: {
-      phase: 'Recording',
-      result: 'Failed',
-      reason: Reason.ProgressDeadlineExceeded,
-      message: facts.spec.rollback.enabled
-        ? `${failure}; no previous image to roll back to`
-        : failure,
-    },
-  };
+  return failedAfterPatch(facts, rollout, Reason.ProgressDeadlineExceeded, failure);
 }
 
 function rollingBack(facts: RolloutFacts, rollout: RolloutState): RolloutAction {
