@@ -99,11 +99,14 @@ export class WorkloadEffects {
     spec: ContainerVersionSpec,
     rollout: RolloutState,
     names: readonly string[],
+    /** More variables for the checks (BlueGreen's Service URLs). */
+    extraEnv: Record<string, string> = {},
   ): Promise<WorkloadsChange> {
     const env = {
       CVM_IMAGE: rollout.image,
       CVM_VERSION: rollout.version,
       CVM_DIGEST: rollout.digest,
+      ...extraEnv,
     };
     const started = [...(rollout.verify ?? [])];
     for (const check of spec.verify.filter((c) => names.includes(c.name))) {

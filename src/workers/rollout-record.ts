@@ -92,7 +92,11 @@ export function rolloutRecord(
               ),
             ];
   const workloads = rollout.workloads ?? [];
-  const previousImage = workloads.find((w) => w.previousImage)?.previousImage;
+  // What ran before: the live colour's (BlueGreen) or the stable workload's (Canary) image.
+  const previousImage = (
+    workloads.find((w) => (w.role === 'live' || w.role === 'stable') && w.previousImage) ??
+    workloads.find((w) => w.previousImage)
+  )?.previousImage;
   return {
     fields,
     conditions,

@@ -139,6 +139,27 @@ export class RolloutRun {
     return { ...read, ...(services ? { services } : {}), ...(pods ? { pods } : {}) };
   }
 
+  /** BlueGreen: CVM_PREVIEW_URL and CVM_ACTIVE_URL for the verify checks (`http://<svc>.<ns>.svc.cluster.local[:port]`). */
+  async #serviceUrls(cv: StoredContainerVersion): Promise<Record<string, string>> {
+    const bg = cv.status?.rollout?.blueGreen;
+    if (!bg) return {};
+    const namespace = cv.metadata.namespace;
+    const names = { CVM_ACTIVE_URL: bg.activeService, CVM_PREVIEW_URL: bg.previewService };
+    const services = await this.#traffic.services(
+      Object.values(names)
+        .filter((n): n is string => n !== undefined)
+        .map((name) => ({ namespace, name })),
+    );
+    const env: Record<string, string> = {};
+    for (const [key, name] of Object.entries(names)) {
+      if (!name) continue;
+      const port = services.get(`${namespace}/${name}`)?.port;
+      env[key] =
+        `http://${name}.${namespace}.svc.cluster.local${port && port !== 80 ? `:${port}` : ''}`;
+    }
+    return env;
+  }
+
   async #act(facts: RolloutFacts, action: RolloutAction): Promise<Step> {
     const { cv } = facts;
     switch (action.type) {
@@ -147,7 +168,13 @@ export class RolloutRun {
       case 'verify':
         return this.#change(
           cv,
-          await this.#effects.verify(cv, this.spec, rolloutOf(cv), action.checks),
+          await this.#effects.verify(
+            cv,
+            this.spec,
+            rolloutOf(cv),
+            action.checks,
+            await this.#serviceUrls(cv),
+          ),
         );
       case 'patch':
         return this.#patch(facts);
