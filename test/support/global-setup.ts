@@ -10,7 +10,7 @@ declare module 'vitest' {
 
 /**
  * Vitest globalSetup: looks once for the machine's parts the tests use (Chromium, docker-registry,
- * skopeo, kubectl, moto_server, cfn-lint, Redis), says up front what is missing and how to get
+ * skopeo, prometheus, kubectl, moto_server, cfn-lint, Redis), says up front what is missing and how to get
  * it, and hands the list to the tests (`inject('missingPrerequisites')`).
  */
 export default async function setup(project: TestProject): Promise<void> {

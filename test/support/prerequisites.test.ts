@@ -16,6 +16,7 @@ describe('missingPrerequisites', () => {
     [[], true, []],
     [['/usr/bin/chromium'], true, ['chromium']],
     [['skopeo', 'kubectl'], true, ['skopeo', 'kubectl']],
+    [['prometheus'], true, ['prometheus']],
     [[], false, ['redis']],
   ])('a machine lacking %j (Redis up: %s) misses %j', async (lacking, redis, keys) => {
     const missing = await missingPrerequisites(machine(lacking, redis), {});

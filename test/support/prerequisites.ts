@@ -73,6 +73,15 @@ export async function missingPrerequisites(
       { key: 'skopeo', what: 'skopeo', neededBy: 'registry and demo tests', how: debian('skopeo') },
     ],
     [
+      probe.onPath('prometheus'),
+      {
+        key: 'prometheus',
+        what: 'prometheus',
+        neededBy: 'the metric analysis tests',
+        how: debian('prometheus'),
+      },
+    ],
+    [
       probe.onPath('kubectl'),
       { key: 'kubectl', what: 'kubectl', neededBy: 'emulator and demo tests', how: machineImage },
     ],
