@@ -1,7 +1,7 @@
 /**
  * The contract between the emulator's API server (store, HTTP, patches, watch) and its simulated
- * controllers (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, kubelet). Both sides code
- * against these types; neither imports the other's internals.
+ * controllers (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, Endpoints, kubelet). Both
+ * sides code against these types; neither imports the other's internals.
  */
 
 export interface OwnerReference {
