@@ -200,6 +200,28 @@ describe('pod and job status cells', () => {
     ],
     [
       {
+        phase: 'Running',
+        containerStatuses: [
+          {
+            name: 'a',
+            ready: false,
+            restartCount: 3,
+            state: { waiting: { reason: 'CrashLoopBackOff' } },
+            lastState: { terminated: { exitCode: 1, finishedAt: '2026-11-27T20:59:35Z' } },
+          },
+          {
+            name: 'b',
+            ready: true,
+            restartCount: 1,
+            state: { running: {} },
+            lastState: { terminated: { exitCode: 1, finishedAt: fiveMinutesAgo } },
+          },
+        ],
+      },
+      ['1/2', 'CrashLoopBackOff', '4 (25s ago)'],
+    ],
+    [
+      {
         phase: 'Pending',
         initContainerStatuses: [
           { name: 'init', state: { waiting: { reason: 'PodInitializing' } } },
