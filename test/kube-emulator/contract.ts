@@ -107,6 +107,14 @@ export interface ControllerOptions {
   podReadySeconds: number;
   /** Images for which this returns true never become Ready (their Pods stay Running, not ready). */
   neverReady: (image: string) => boolean;
+  /**
+   * Images for which this returns true crash-loop in long-running Pods: Ready, then
+   * `crashAfterSeconds` later the container exits (code 1) and restarts `podReadySeconds` after
+   * that, again and again. Default: none.
+   */
+  crashing?: (image: string) => boolean;
+  /** Emulated seconds a crash-looping container runs before it crashes; default 2. */
+  crashAfterSeconds?: number;
 }
 
 export interface Controllers {

@@ -21,6 +21,8 @@ export function startControllers(options: ControllerOptions): Controllers {
   const ctx: ControllerContext = {
     ...options,
     nodes: options.nodes.length > 0 ? options.nodes : ['node-1'],
+    crashing: options.crashing ?? (() => false),
+    crashAfterSeconds: options.crashAfterSeconds ?? 2,
     queue,
     recorder: new EventRecorder(options.store, options.clock),
   };
