@@ -103,6 +103,11 @@ describe('Endpoints through the API (kubectl and client-node)', () => {
     const byKubectl = JSON.parse(shown.stdout) as V1Endpoints;
     expect(byKubectl.subsets?.[0]?.addresses?.map((a) => a.targetRef?.name).sort()).toEqual(green);
 
+    const table = await kubectl(kc, ['get', 'endpoints', 'web']);
+    expect(table.stdout).toMatch(/^NAME\s+ENDPOINTS\s+AGE\n/);
+    const ips = byKubectl.subsets?.[0]?.addresses?.map((a) => `${a.ip}:8080`).sort();
+    expect(table.stdout.split(/\s+/)[4]?.split(',').sort()).toEqual(ips);
+
     const deleted = await kubectl(kc, ['delete', 'service', 'web']);
     expect(deleted.code, deleted.stderr).toBe(0);
     await waitFor(
