@@ -1,4 +1,4 @@
-import type { KubeObject } from '../contract.js';
+import type { KubeObject, ObjectMeta } from '../contract.js';
 import {
   desiredSubsets,
   isServiceIPSet,
@@ -41,7 +41,7 @@ function comparable(subsets: EndpointSubset[] | undefined): string {
 }
 
 /**
- * One pass of the endpoints controller for a Service it manages ({@link managesEndpoints}):
+ * One pass of the endpoints controller for a Service it manages (`managesEndpoints`):
  * create the Endpoints of the same name, update it when its subsets or labels differ from the
  * desired ones, or nothing (no write, so no watch event). Labels are the Service's plus
  * `service.kubernetes.io/headless` for a Service without a cluster IP; a write sets the
@@ -78,7 +78,7 @@ export function planEndpointsSync(
   if (triggerTimeMs !== undefined) {
     annotations[lastChangeTriggerTimeAnnotation] = kubeTime(triggerTimeMs);
   }
-  const metadata = {
+  const metadata: ObjectMeta = {
     ...(current?.metadata ?? {
       name: service.metadata.name,
       namespace: service.metadata.namespace,
@@ -86,9 +86,8 @@ export function planEndpointsSync(
     labels,
     annotations,
   };
-  if (Object.keys(labels).length === 0) delete (metadata as { labels?: unknown }).labels;
-  if (Object.keys(annotations).length === 0)
-    delete (metadata as { annotations?: unknown }).annotations;
+  if (Object.keys(labels).length === 0) delete metadata.labels;
+  if (Object.keys(annotations).length === 0) delete metadata.annotations;
   const endpoints: Endpoints = {
     ...(current ?? {}),
     apiVersion: 'v1',
