@@ -1,7 +1,7 @@
 /**
  * The contract between the emulator's API server (store, HTTP, patches, watch) and its simulated
- * controllers (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, kubelet). Both sides code
- * against these types; neither imports the other's internals.
+ * controllers (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, Endpoints, kubelet). Both
+ * sides code against these types; neither imports the other's internals.
  */
 
 export interface OwnerReference {
@@ -107,6 +107,14 @@ export interface ControllerOptions {
   podReadySeconds: number;
   /** Images for which this returns true never become Ready (their Pods stay Running, not ready). */
   neverReady: (image: string) => boolean;
+  /**
+   * Images for which this returns true crash-loop in long-running Pods: Ready, then
+   * `crashAfterSeconds` later the container exits (code 1) and restarts `podReadySeconds` after
+   * that, again and again. Default: none.
+   */
+  crashing?: (image: string) => boolean;
+  /** Emulated seconds a crash-looping container runs before it crashes; default 2. */
+  crashAfterSeconds?: number;
 }
 
 export interface Controllers {

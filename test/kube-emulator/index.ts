@@ -24,6 +24,14 @@ export interface KubeEmulatorOptions {
   nodes?: string[];
   /** Substrings of image references whose Pods never become Ready; default none. */
   neverReady?: string[];
+  /**
+   * Substrings of image references whose containers crash-loop in long-running Pods: Ready, then
+   * `crashAfterSeconds` later exit code 1, CrashLoopBackOff, Ready again `podReadySeconds` after
+   * that, and so on, with restartCount growing; default none.
+   */
+  crashing?: string[];
+  /** Emulated seconds a crash-looping container runs before it crashes; default 2. */
+  crashAfterSeconds?: number;
   /** Real milliseconds between watch BOOKMARKs (when a client allows them); default 1000. */
   bookmarkIntervalMs?: number;
   /** Watch events retained for resuming from a resourceVersion; default 10 000. */
@@ -42,6 +50,11 @@ export interface KubeEmulator {
   requests: RequestRecord[];
   /** Replaces the never-ready image substrings; applies to Pods evaluated from now on. */
   setNeverReady(substrings: string[]): void;
+  /**
+   * Replaces the crashing image substrings; applies to containers started from now on and to
+   * the next crash of those already looping (a container whose image no longer matches stays up).
+   */
+  setCrashing(substrings: string[]): void;
   /** Forgets the watch history: watches from an older resourceVersion get 410 Gone. */
   compact(): void;
   /** Ends every open watch stream; clients reconnect from their last resourceVersion. */
@@ -59,6 +72,9 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
   });
   const nodes = options.nodes ?? ['node-1'];
   let neverReady = [...(options.neverReady ?? [])];
+  let crashing = [...(options.crashing ?? [])];
+  const matches = (substrings: string[], image: string) =>
+    substrings.some((s) => s !== '' && image.includes(s));
   const stopCrds = startCrdController(store, () => clock.now());
   const stopSeed = seedCluster(store, nodes);
   const controllers = startControllers({
@@ -66,7 +82,9 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
     clock,
     nodes,
     podReadySeconds: options.podReadySeconds ?? 1,
-    neverReady: (image) => neverReady.some((s) => s !== '' && image.includes(s)),
+    neverReady: (image) => matches(neverReady, image),
+    crashing: (image) => matches(crashing, image),
+    crashAfterSeconds: options.crashAfterSeconds ?? 2,
   });
   const faults = new Faults();
   const requests: RequestRecord[] = [];
@@ -93,6 +111,9 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
     requests,
     setNeverReady: (substrings) => {
       neverReady = [...substrings];
+    },
+    setCrashing: (substrings) => {
+      crashing = [...substrings];
     },
     compact: () => store.compact(),
     closeWatches: () => server.closeWatches(),

@@ -1,13 +1,18 @@
 import { parseArgs } from 'node:util';
 import { startKubeEmulator } from './index.js';
 
-/** `npm run kube-emulator -- --port 16443 --kubeconfig /tmp/kubeconfig [--never-ready TEXT] [--time-scale N]` */
+/**
+ * `npm run kube-emulator -- --port 16443 --kubeconfig /tmp/kubeconfig [--never-ready TEXT]
+ * [--crashing TEXT] [--crash-after-seconds N] [--time-scale N]`
+ */
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: '16443' },
       kubeconfig: { type: 'string' },
       'never-ready': { type: 'string', multiple: true },
+      crashing: { type: 'string', multiple: true },
+      'crash-after-seconds': { type: 'string', default: '2' },
       'time-scale': { type: 'string', default: '1' },
       'pod-ready-seconds': { type: 'string', default: '1' },
       nodes: { type: 'string', default: 'node-1' },
@@ -17,6 +22,8 @@ async function main(): Promise<void> {
     port: Number(values.port),
     ...(values.kubeconfig ? { kubeconfigPath: values.kubeconfig } : {}),
     neverReady: values['never-ready'] ?? [],
+    crashing: values.crashing ?? [],
+    crashAfterSeconds: Number(values['crash-after-seconds']),
     timeScale: Number(values['time-scale']),
     podReadySeconds: Number(values['pod-ready-seconds']),
     nodes: values.nodes.split(',').filter((n) => n !== ''),

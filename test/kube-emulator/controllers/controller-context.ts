@@ -2,8 +2,10 @@ import type { ControllerOptions, StoreEvent } from '../contract.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { WorkQueue } from './work-queue.js';
 
-/** What every simulated controller gets: the options, the shared queue and the Event recorder. */
+/** What every simulated controller gets: the options (defaults filled), the shared queue and the Event recorder. */
 export interface ControllerContext extends ControllerOptions {
+  crashing: (image: string) => boolean;
+  crashAfterSeconds: number;
   queue: WorkQueue;
   recorder: EventRecorder;
 }

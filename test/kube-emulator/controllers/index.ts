@@ -2,6 +2,7 @@ import type { ControllerOptions, Controllers } from '../contract.js';
 import type { ControllerContext, SimulatedController } from './controller-context.js';
 import { DaemonSetController } from './daemonset-controller.js';
 import { DeploymentController } from './deployment-controller.js';
+import { EndpointsController } from './endpoints-controller.js';
 import { EventRecorder } from './event-recorder.js';
 import { JobController } from './job-controller.js';
 import { Kubelet } from './kubelet.js';
@@ -10,16 +11,18 @@ import { StatefulSetController } from './statefulset-controller.js';
 import { WorkQueue } from './work-queue.js';
 
 /**
- * Starts the simulated controllers (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, and the
- * scheduler + kubelet of `options.nodes`) against the store. They react to store events and to
- * clock timers only, and write only when something changed. `stop()` unsubscribes and cancels
- * every timer; it is idempotent.
+ * Starts the simulated controllers (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job,
+ * Endpoints, and the scheduler + kubelet of `options.nodes`) against the store. They react to
+ * store events and to clock timers only, and write only when something changed. `stop()`
+ * unsubscribes and cancels every timer; it is idempotent.
  */
 export function startControllers(options: ControllerOptions): Controllers {
   const queue = new WorkQueue(options.clock);
   const ctx: ControllerContext = {
     ...options,
     nodes: options.nodes.length > 0 ? options.nodes : ['node-1'],
+    crashing: options.crashing ?? (() => false),
+    crashAfterSeconds: options.crashAfterSeconds ?? 2,
     queue,
     recorder: new EventRecorder(options.store, options.clock),
   };
@@ -29,6 +32,7 @@ export function startControllers(options: ControllerOptions): Controllers {
     new StatefulSetController(ctx),
     new DaemonSetController(ctx),
     new JobController(ctx),
+    new EndpointsController(ctx),
     new Kubelet(ctx),
   ];
   const unsubscribe = options.store.subscribe((event) => {

@@ -1,12 +1,14 @@
 import type { KubeObject, StoreEvent } from '../contract.js';
 import type { ControllerContext, SimulatedController } from './controller-context.js';
+import { CrashLoop } from './crash-loop.js';
 import { podOutcome, scheduledStatus, startedStatus } from './pod-lifecycle.js';
 import { podPhase } from './pod-status.js';
 
 /**
  * The scheduler and kubelet of the configured nodes: binds a new Pod to a node (Scheduled Event,
  * PodScheduled), then `podReadySeconds` later starts it. Pods due together are started one per
- * timer tick, so the controllers see them become ready one by one, as in the captures.
+ * timer tick, so the controllers see them become ready one by one, as in the captures. Started
+ * Pods with a crashing image go on to crash-loop ({@link CrashLoop}).
  */
 export class Kubelet implements SimulatedController {
   private readonly timers = new Map<string, { cancel(): void }>();
@@ -14,8 +16,11 @@ export class Kubelet implements SimulatedController {
   private starter: { cancel(): void } | undefined;
   private nextNode = 0;
   private nextIP = 2;
+  private readonly crashLoop: CrashLoop;
 
-  constructor(private readonly ctx: ControllerContext) {}
+  constructor(private readonly ctx: ControllerContext) {
+    this.crashLoop = new CrashLoop(ctx);
+  }
 
   onEvent(event: StoreEvent): void {
     if (event.resource !== 'pods') return;
@@ -23,6 +28,7 @@ export class Kubelet implements SimulatedController {
     if (event.type === 'DELETED') {
       this.timers.get(uid)?.cancel();
       this.timers.delete(uid);
+      this.crashLoop.forget(uid);
       return;
     }
     if (event.type === 'ADDED') this.track(event.object);
@@ -40,6 +46,7 @@ export class Kubelet implements SimulatedController {
     this.starter?.cancel();
     this.starter = undefined;
     this.due.length = 0;
+    this.crashLoop.stop();
   }
 
   private track(pod: KubeObject): void {
@@ -98,10 +105,11 @@ export class Kubelet implements SimulatedController {
     const outcome = podOutcome(pod, this.ctx.neverReady);
     const ip = `10.244.0.${(this.nextIP++ % 250) + 2}`;
     try {
-      this.ctx.store.updateStatus('pods', {
+      const started = this.ctx.store.updateStatus('pods', {
         ...pod,
         status: startedStatus(pod, outcome, this.ctx.clock.now(), ip),
       });
+      this.crashLoop.watch(started);
     } catch {
       // The Pod went away meanwhile: nothing to start.
     }

@@ -6,7 +6,14 @@ import { ManualClock } from './manual-clock.js';
 
 /** A MemoryStore with the controllers on a {@link ManualClock}, for deterministic tests. */
 export function simulate(
-  options: { podReadySeconds?: number; nodes?: string[]; neverReady?: string } = {},
+  options: {
+    podReadySeconds?: number;
+    nodes?: string[];
+    neverReady?: string;
+    /** Text in crash-looping images, or a predicate (to change it during a test). */
+    crashing?: string | ((image: string) => boolean);
+    crashAfterSeconds?: number;
+  } = {},
 ) {
   const clock = new ManualClock();
   const store = new MemoryStore({ now: () => clock.now() });
@@ -19,6 +26,13 @@ export function simulate(
     nodes: options.nodes ?? ['fake-node-1'],
     podReadySeconds: options.podReadySeconds ?? 1,
     neverReady: (image) => image.includes(neverReadyText),
+    crashing: (image) =>
+      typeof options.crashing === 'function'
+        ? options.crashing(image)
+        : options.crashing !== undefined && image.includes(options.crashing),
+    ...(options.crashAfterSeconds !== undefined
+      ? { crashAfterSeconds: options.crashAfterSeconds }
+      : {}),
   });
   store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ref' } });
   return { clock, store, events, controllers };

@@ -1,5 +1,5 @@
 import type { KubeObject } from '../contract.js';
-import { ageSince } from './human-duration.js';
+import { ageSince, humanDuration } from './human-duration.js';
 import {
   ageColumn,
   column,
@@ -67,8 +67,17 @@ function initReason(p: PodParts): string | undefined {
   return undefined;
 }
 
-/** READY, STATUS and RESTARTS as printPod computes them (restart ages are left out). */
-function podState(pod: KubeObject): [ready: string, status: string, restarts: string] {
+/** The latest `lastState.terminated.finishedAt` of `statuses`, in ms (0 when none). */
+function lastRestartMs(statuses: ContainerStatus[]): number {
+  const times = statuses.map((s) => Date.parse(s.lastState?.terminated?.finishedAt ?? ''));
+  return Math.max(0, ...times.filter((t) => !Number.isNaN(t)));
+}
+
+/** READY, STATUS and RESTARTS (`3 (25s ago)`: the age of the last restart) as printPod has them. */
+function podState(
+  pod: KubeObject,
+  nowMs: number,
+): [ready: string, status: string, restarts: string] {
   const p = parts(pod);
   const sidecars = p.initContainers.filter((c) => c.restartPolicy === 'Always');
   const total = p.containers.length + sidecars.length;
@@ -80,13 +89,14 @@ function podState(pod: KubeObject): [ready: string, status: string, restarts: st
     (s) => sidecars.some((c) => c.name === s.name) && s.started && s.ready,
   ).length;
   let restarts = p.initStatuses.reduce((n, s) => n + int(s.restartCount), 0);
+  let lastRestart = lastRestartMs(p.initStatuses);
   const initializing = initReason(p);
   const initialized = p.conditions.some((c) => c.type === 'Initialized' && c.status === 'True');
   if (initializing !== undefined) reason = initializing;
   if (initializing === undefined || initialized) {
-    restarts = p.initStatuses
-      .filter((s) => sidecars.some((c) => c.name === s.name))
-      .reduce((n, s) => n + int(s.restartCount), 0);
+    const sidecarStatuses = p.initStatuses.filter((s) => sidecars.some((c) => c.name === s.name));
+    restarts = sidecarStatuses.reduce((n, s) => n + int(s.restartCount), 0);
+    lastRestart = lastRestartMs([...sidecarStatuses, ...p.statuses]);
     let hasRunning = false;
     for (const s of [...p.statuses].reverse()) {
       restarts += int(s.restartCount);
@@ -107,7 +117,11 @@ function podState(pod: KubeObject): [ready: string, status: string, restarts: st
   else if (pod.metadata.deletionTimestamp && phase !== 'Succeeded' && phase !== 'Failed') {
     reason = 'Terminating';
   }
-  return [`${ready}/${total}`, reason, String(restarts)];
+  const restartsCell =
+    restarts !== 0 && lastRestart > 0
+      ? `${restarts} (${humanDuration(nowMs - lastRestart)} ago)`
+      : String(restarts);
+  return [`${ready}/${total}`, reason, restartsCell];
 }
 
 function readinessGates(pod: KubeObject): string {
@@ -145,7 +159,7 @@ export const podPrinter: TablePrinter = {
   ],
   cells: (pod, nowMs): Cell[] => [
     pod.metadata.name ?? '',
-    ...podState(pod),
+    ...podState(pod, nowMs),
     ageSince(pod.metadata.creationTimestamp, nowMs),
     (pod.status?.podIPs as { ip?: string }[] | undefined)?.[0]?.ip || '<none>',
     pod.spec?.nodeName || '<none>',

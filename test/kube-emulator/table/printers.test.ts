@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../contract.js';
 import { customPrinter } from './custom-printer.js';
+import { formatEndpoints } from './endpoints-printer.js';
 import { eventPrinter } from './event-printer.js';
 import { humanDuration } from './human-duration.js';
 import { evaluateJsonPath, parseJsonPath } from './json-path.js';
@@ -200,6 +201,28 @@ describe('pod and job status cells', () => {
     ],
     [
       {
+        phase: 'Running',
+        containerStatuses: [
+          {
+            name: 'a',
+            ready: false,
+            restartCount: 3,
+            state: { waiting: { reason: 'CrashLoopBackOff' } },
+            lastState: { terminated: { exitCode: 1, finishedAt: '2026-11-27T20:59:35Z' } },
+          },
+          {
+            name: 'b',
+            ready: true,
+            restartCount: 1,
+            state: { running: {} },
+            lastState: { terminated: { exitCode: 1, finishedAt: fiveMinutesAgo } },
+          },
+        ],
+      },
+      ['1/2', 'CrashLoopBackOff', '4 (25s ago)'],
+    ],
+    [
+      {
         phase: 'Pending',
         initContainerStatuses: [
           { name: 'init', state: { waiting: { reason: 'PodInitializing' } } },
@@ -235,5 +258,31 @@ describe('pod and job status cells', () => {
       '7s',
       '5m',
     ]);
+  });
+});
+
+describe('formatEndpoints (the ENDPOINTS cell)', () => {
+  const endpoints = (subsets?: unknown[]): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: { name: 'web' },
+    ...(subsets ? { subsets } : {}),
+  });
+  const addresses = (...ips: string[]) => ips.map((ip) => ({ ip }));
+  it.each([
+    [undefined, '<none>'],
+    [[{ notReadyAddresses: addresses('10.0.0.1'), ports: [{ port: 80 }] }], ''],
+    [
+      [{ addresses: addresses('10.0.0.1', '10.0.0.2'), ports: [{ port: 8080 }] }],
+      '10.0.0.1:8080,10.0.0.2:8080',
+    ],
+    [[{ addresses: addresses('10.0.0.1') }], '10.0.0.1'],
+    [[{ addresses: addresses('fd00::1'), ports: [{ port: 80 }] }], '[fd00::1]:80'],
+    [
+      [{ addresses: addresses('10.0.0.1', '10.0.0.2'), ports: [{ port: 80 }, { port: 443 }] }],
+      '10.0.0.1:80,10.0.0.2:80,10.0.0.1:443 + 1 more...',
+    ],
+  ])('%j reads %j', (subsets, cell) => {
+    expect(formatEndpoints(endpoints(subsets))).toBe(cell);
   });
 });

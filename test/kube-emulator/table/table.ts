@@ -11,6 +11,7 @@ import {
   servicePrinter,
 } from './core-printers.js';
 import { customPrinter } from './custom-printer.js';
+import { endpointsPrinter } from './endpoints-printer.js';
 import { eventPrinter } from './event-printer.js';
 import { podPrinter } from './pod-printer.js';
 import type { TableRequest } from './table-request.js';
@@ -27,6 +28,7 @@ import {
 const builtinPrinters: Record<string, TablePrinter> = {
   pods: podPrinter,
   services: servicePrinter,
+  endpoints: endpointsPrinter,
   configmaps: configMapPrinter,
   secrets: secretPrinter,
   serviceaccounts: serviceAccountPrinter,
