@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { compileCondition, InvalidConditionError } from '../analysis/condition.js';
 import { InvalidImageRefError, parseRepository } from '../events/image-ref.js';
 
 /** API group, version and names of the ContainerVersion resource. */
@@ -134,6 +135,16 @@ const BlueGreen = z
   })
   .describe('Options of the BlueGreen strategy. Required when type is BlueGreen.');
 
+/** A metric condition must compile (src/analysis/condition.ts): the error says where it fails. */
+function conditionCheck(ctx: { value: string; issues: unknown[] }) {
+  try {
+    compileCondition(ctx.value);
+  } catch (error) {
+    if (!(error instanceof InvalidConditionError)) throw error;
+    (ctx.issues as object[]).push({ code: 'custom', input: ctx.value, message: error.message });
+  }
+}
+
 const PrometheusMetric = z
   .object({
     name: dnsLabel('strategy.canary.analysis.metrics[].name').describe('Name of the metric.'),
@@ -147,12 +158,14 @@ const PrometheusMetric = z
     successCondition: z
       .string()
       .min(1)
+      .check(conditionCheck)
       .describe(
         'Condition on the query result that means success, e.g. result < 0.01 or result[0] >= 0.95.',
       ),
     failureCondition: z
       .string()
       .min(1)
+      .check(conditionCheck)
       .optional()
       .describe('Condition that means failure; default: successCondition is false.'),
     intervalSeconds: z.number().int().min(1).default(30).describe('Seconds between measurements.'),

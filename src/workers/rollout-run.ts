@@ -300,7 +300,7 @@ export class RolloutRun {
     const rollout = rolloutOf(cv);
     const change = await this.#traffic.apply(cv, this.spec, rollout, action.changes, action.then);
     const weight = action.then.canary?.weight;
-    if (weight !== undefined && weight !== rollout.canary?.weight)
+    if (weight !== undefined && weight > 0 && weight !== rollout.canary?.weight)
       await this.deps.events.record(
         cvReference(cv),
         'Normal',

@@ -5,9 +5,9 @@ import type { Logger } from '../observability/logger.js';
 import { RetryLaterError } from '../queue/job-errors.js';
 import type { RolloutJobData } from '../queue/rollout-queue.js';
 import type { RegistryClient } from '../registry/registry-client.js';
-import { cvReference } from './cv-status.js';
+import { blockedConditions, cvReference } from './cv-status.js';
 import { validateImage, type ImageValidationDeps } from './image-validation.js';
-import type { EventRecorder, StoredContainerVersion } from './ports.js';
+import type { EventRecorder, MetricChecks, StoredContainerVersion } from './ports.js';
 import type { RolloutFacts, RunOutcome } from './rollout-facts.js';
 import { iso } from './rollout-record.js';
 import type { RunStatus } from './run-status.js';
@@ -18,6 +18,7 @@ export interface StartContext {
     events: EventRecorder;
     registries: { for(registryHost: string): RegistryClient };
     observer?: { finished(result: RunOutcome, durationSeconds: number | undefined): void };
+    metricChecks?: MetricChecks;
   };
   spec: ContainerVersionSpec;
   data: RolloutJobData;
@@ -52,6 +53,7 @@ export async function startRollout(
   const scope = heal ? chosen?.tracked?.(facts) : undefined;
   let version = cv.status?.currentVersion ?? '';
   let image = cv.status?.currentImage ?? '';
+  if (!heal) await probeMetrics(ctx, cv);
   if (!heal) {
     const repo = parseRepository(spec.imageRepo);
     const registry = ctx.deps.registries.for(repo.registry);
@@ -120,6 +122,34 @@ export async function startRollout(
   ctx.log.info({ digest, version, heal }, 'rollout started');
   return { cv: stored };
 }
+
+/**
+ * Canary: every Prometheus the analysis asks must answer before the rollout starts; one that
+ * does not is a spec problem (Ready=False naming the field), retried later, and no digest is blamed.
+ */
+async function probeMetrics(ctx: StartContext, cv: StoredContainerVersion): Promise<void> {
+  const { spec, status } = ctx;
+  const checks = ctx.deps.metricChecks;
+  if (spec.strategy.type !== 'Canary' || !checks) return;
+  const metrics = spec.strategy.canary?.analysis.metrics ?? [];
+  const probed = new Map<string, string | undefined>();
+  for (const [i, m] of metrics.entries()) {
+    const { address, timeoutSeconds } = m.prometheus;
+    if (!probed.has(address)) probed.set(address, await checks.probe(address, timeoutSeconds));
+    const why = probed.get(address);
+    if (why === undefined) continue;
+    const message = `spec.strategy.canary.analysis.metrics[${i}].prometheus.address: ${why}`;
+    await status.write(
+      cv,
+      {},
+      blockedConditions(Reason.InvalidSpec, message, cv.metadata.generation),
+    );
+    throw new RetryLaterError(message, PROBE_RETRY_MS);
+  }
+}
+
+/** How soon a start whose Prometheus did not answer is tried again. */
+const PROBE_RETRY_MS = 30_000;
 
 /** A check refused the digest before anything was patched: remembered, never retried. */
 async function refuse(

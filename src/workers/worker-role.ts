@@ -1,3 +1,4 @@
+import { PrometheusMetricChecks } from '../analysis/prometheus-checks.js';
 import type { Config } from '../config/config.js';
 import type { PushEvent } from '../events/push-event.js';
 import type { Runnable } from '../lifecycle/runnable.js';
@@ -82,7 +83,7 @@ export function createWorkerRole(deps: WorkerRoleDeps): WorkerRole {
     logger,
     now,
     recheckMs: config.rolloutRecheckMs,
-    ...(deps.metricChecks ? { metricChecks: deps.metricChecks } : {}),
+    metricChecks: deps.metricChecks ?? new PrometheusMetricChecks(),
     ...(deps.cosignPublicKey ? { cosignPublicKey: deps.cosignPublicKey } : {}),
     observer: {
       patched: (data) =>

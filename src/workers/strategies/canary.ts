@@ -270,10 +270,16 @@ function enter(
     return {
       phase: 'Patching',
       step: n,
+      canary: cs,
       message: `every step passed; promoting ${rollout.version}`,
     };
   if (step.setWeight !== undefined)
-    return { phase: 'Patching', step: n, message: `setting the canary to ${step.setWeight}%` };
+    return {
+      phase: 'Patching',
+      step: n,
+      canary: cs,
+      message: `setting the canary to ${step.setWeight}%`,
+    };
   if (step.pause !== undefined)
     return {
       phase: 'Paused',
