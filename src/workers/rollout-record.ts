@@ -5,6 +5,7 @@ import type {
 } from '../api/container-version.js';
 import { ConditionType, Reason, type ConditionUpdate } from '../api/conditions.js';
 import type { HistoryEntry, StoredContainerVersion } from './ports.js';
+import { workloadKey } from './rollout-facts.js';
 
 export const iso = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -113,7 +114,7 @@ export function rolloutRecord(
             result,
             message,
             trigger: rollout.trigger,
-            workloads: workloads.map((w) => `${w.kind}/${w.name}`),
+            workloads: workloads.map((w) => workloadKey(w)),
           },
         }
       : {}),

@@ -247,7 +247,7 @@ export class RolloutRun {
   async #promote(cv: StoredContainerVersion, to: Partial<RolloutState>): Promise<Step> {
     const rollout = rolloutOf(cv);
     const conditions = this.#conditionsOf(rollout, to);
-    if (to.phase === 'Recording' || (to.phase === 'Patching' && rollout.strategy === 'Rolling'))
+    if (to.phase === 'Patching' && rollout.strategy === 'Rolling')
       await this.#effects.removeVerifyJobs(cv, rollout);
     await this.#eventsOf(cv, rollout, to);
     return this.#change(cv, { rollout: to }, conditions);
@@ -422,9 +422,11 @@ export class RolloutRun {
     return { cv: stored };
   }
 
-  /** `record`: history first (idempotent by the rollout's id), then the status that ends the rollout. */
+  /** `record`: verify Jobs removed, history (idempotent by the rollout's id), then the status that ends the rollout. */
   async #record(cv: StoredContainerVersion): Promise<Step> {
     const rollout = rolloutOf(cv);
+    // However the rollout got here (a promote, a scale-down, a switch back), its Jobs go.
+    await this.#effects.removeVerifyJobs(cv, rollout);
     const record = rolloutRecord(cv, this.spec, rollout, this.deps.now());
     if (record.history) await this.deps.history.add(cv, record.history, this.spec.history.limit);
     const stored = await this.#status.write(cv, record.fields, record.conditions);

@@ -338,3 +338,56 @@ describe('BlueGreen setups that cannot work', () => {
     expect(imageOf(await get('deployment', 'bg-bad', 'web'))).toBe('example.com/old/web:1');
   }, 60_000);
 });
+
+describe('BlueGreen across two namespaces (the namespace variant)', () => {
+  it('an ExternalName Service in the CV namespace is switched to the new colour namespace', async () => {
+    const colour = (ns: string, replicas: number) => [
+      namespace(ns),
+      deployment(ns, 'web', 'example.com/old/web:1', { app: 'web', replicas }),
+      service(ns, 'web', { app: 'web' }),
+    ];
+    await stack.apply([...colour('shop-blue', 2), ...colour('shop-green', 0), namespace('shop')]);
+    await stack.apply([
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'web', namespace: 'shop' },
+        spec: { type: 'ExternalName', externalName: 'web.shop-blue.svc.cluster.local' },
+      },
+      containerVersion('shop', 'web', {
+        imageRepo: stack.repo,
+        tag: 'shop',
+        versionPattern: '^sha-[0-9a-f]{7}$',
+        selector: { app: 'web' },
+        container: 'api',
+        pollIntervalSeconds: 0,
+        strategy: {
+          type: 'BlueGreen',
+          blueGreen: {
+            activeService: 'web',
+            namespaces: ['shop-blue', 'shop-green'],
+            scaleDownDelaySeconds: 0,
+          },
+        },
+      }),
+    ]);
+    const digest = stack.push(['sha-b600001', 'shop']);
+    const cv = await stack.rolloutOf('shop', 'web', digest, 60_000);
+    expect(cv.status.lastRollout).toMatchObject({
+      result: 'Succeeded',
+      message: expect.stringContaining('is live on shop-green'),
+    });
+    expect((await get('service', 'shop', 'web')).spec.externalName).toBe(
+      'web.shop-green.svc.cluster.local',
+    );
+    const green = await get('deployment', 'shop-green', 'web');
+    expect(imageOf(green)).toBe(`${stack.repo}:sha-b600001@${digest}`);
+    expect(green.spec.replicas).toBe(2);
+    expect((await get('deployment', 'shop-blue', 'web')).spec.replicas).toBe(0);
+    const history = await stack.history('shop', 'web');
+    expect(history[0]).toMatchObject({
+      result: 'Succeeded',
+      workloads: ['Deployment/shop-green/web', 'Deployment/shop-blue/web'],
+    });
+  }, 90_000);
+});
