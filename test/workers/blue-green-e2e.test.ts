@@ -79,7 +79,7 @@ function timeline(ns: string, digest: () => string) {
   };
   const off = stack.emulator.store.subscribe((event: StoreEvent) => {
     const o = event.object as any;
-    if (o.metadata?.namespace !== ns) return;
+    if (o.metadata?.namespace !== ns || event.type === 'DELETED') return;
     const resource = event.resource.split('.')[0];
     if (resource === 'services' && event.type === 'MODIFIED')
       note(`${o.metadata.name}→${o.spec.selector?.[COLOR] ?? o.spec.externalName}`);
