@@ -69,6 +69,34 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly rolloutSteps = new Counter({
+    name: 'cvm_rollout_steps_total',
+    help: 'Rollouts entering a phase (Verifying, Waiting, Switching, Paused, Analyzing, ScalingDown, RollingBack, Recording…), by strategy.',
+    labelNames: ['strategy', 'phase'] as const,
+    registers: [this.registry],
+  });
+
+  readonly canaryJudgements = new Counter({
+    name: 'cvm_canary_judgements_total',
+    help: 'Judgements of canaries (readiness, restarts, metrics) by result (Passed, Failed).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly trafficSwitches = new Counter({
+    name: 'cvm_traffic_switches_total',
+    help: 'BlueGreen Service switches by reason (PreviewSwitched, TrafficSwitched, TrafficSwitchedBack).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly rolloutRequests = new Counter({
+    name: 'cvm_rollout_requests_total',
+    help: 'cvm.dev/request annotations handled, by action (promote, resume, abort, retry, or what was asked) and result (Applied, Refused).',
+    labelNames: ['action', 'result'] as const,
+    registers: [this.registry],
+  });
+
   readonly pushToPatch = new Histogram({
     name: 'cvm_push_to_patch_seconds',
     help: 'Time from a push event being received to the workload PATCH being sent.',

@@ -278,6 +278,8 @@ export class RolloutRun {
       this.deps.events.record(cvReference(cv), type, reason, message);
     const judgement = to.canary?.judgement;
     if (judgement && judgement.at !== rollout.canary?.judgement?.at)
+      this.deps.observer?.judged?.(judgement.result);
+    if (judgement && judgement.at !== rollout.canary?.judgement?.at)
       await record(
         judgement.result === 'Passed' ? 'Normal' : 'Warning',
         judgement.result === 'Passed' ? Reason.AnalysisPassed : Reason.AnalysisFailed,
@@ -337,6 +339,7 @@ export class RolloutRun {
         ? Reason.PreviewSwitched
         : Reason.TrafficSwitched;
     const colour = back ? bg?.liveColor : bg?.newColor;
+    this.deps.observer?.switched?.(reason);
     await this.#traffic.route(
       cv,
       action.service,
@@ -418,6 +421,7 @@ export class RolloutRun {
       reason,
       `${action.action}: ${action.message}`,
     );
+    this.deps.observer?.requested?.(action.action, action.result);
     this.log.info({ request: action.value, result: action.result }, action.message);
     return { cv: stored };
   }
@@ -503,11 +507,14 @@ export class RolloutRun {
     change: WorkloadsChange,
     conditions: ConditionUpdate[] = [],
   ): Promise<Step> {
+    const before = rolloutOf(cv);
     const stored = await this.#status.write(
       cv,
-      { rollout: { ...rolloutOf(cv), ...change.rollout } },
+      { rollout: { ...before, ...change.rollout } },
       conditions,
     );
+    const phase = change.rollout.phase;
+    if (phase && phase !== before.phase) this.deps.observer?.step?.(before.strategy, phase);
     return { cv: stored, ...(change.observed ? { observed: change.observed } : {}) };
   }
 }

@@ -25,6 +25,14 @@ import { reportStepFailed } from './run-status.js';
 export interface RolloutObserver {
   patched(data: RolloutJobData): void;
   finished(result: RunOutcome, durationSeconds: number | undefined): void;
+  /** A rollout entered `phase`. */
+  step?(strategy: string, phase: string): void;
+  /** A canary was judged. */
+  judged?(result: 'Passed' | 'Failed'): void;
+  /** A BlueGreen Service was switched (PreviewSwitched, TrafficSwitched, TrafficSwitchedBack). */
+  switched?(reason: string): void;
+  /** A cvm.dev/request was handled. */
+  requested?(action: string, result: 'Applied' | 'Refused'): void;
 }
 
 export interface RolloutRunnerDeps {

@@ -1,4 +1,5 @@
 import { PrometheusMetricChecks } from '../analysis/prometheus-checks.js';
+import { ROLLOUT_REQUESTS } from '../api/container-version.js';
 import type { Config } from '../config/config.js';
 import type { PushEvent } from '../events/push-event.js';
 import type { Runnable } from '../lifecycle/runnable.js';
@@ -91,6 +92,14 @@ export function createWorkerRole(deps: WorkerRoleDeps): WorkerRole {
       finished: (result, seconds) => {
         if (seconds !== undefined) metrics.rolloutDuration.observe({ result }, seconds);
       },
+      step: (strategy, phase) => metrics.rolloutSteps.inc({ strategy, phase }),
+      judged: (result) => metrics.canaryJudgements.inc({ result }),
+      switched: (reason) => metrics.trafficSwitches.inc({ reason }),
+      requested: (action, result) =>
+        metrics.rolloutRequests.inc({
+          action: (ROLLOUT_REQUESTS as readonly string[]).includes(action) ? action : 'unknown',
+          result,
+        }),
     },
   });
   const route = new RouteProcessor({ index: deps.kube.index, rollouts, logger });

@@ -165,6 +165,11 @@ describe('BlueGreen with a preview Service and verify checks', () => {
     expect(events).toEqual(
       expect.arrayContaining(['PreviewSwitched', 'TrafficSwitched', 'ScaledDown']),
     );
+    const exposed = await stack.metrics.registry.metrics();
+    expect(exposed).toMatch(/cvm_traffic_switches_total\{reason="TrafficSwitched"\} [1-9]/);
+    expect(exposed).toMatch(
+      /cvm_rollout_steps_total\{strategy="BlueGreen",phase="ScalingDown"\} [1-9]/,
+    );
     // The verify Job got the preview and active Services' URLs.
     expect(t.jobEnv).toEqual([
       expect.objectContaining({

@@ -165,6 +165,9 @@ describe('Canary by replica share, judged by Prometheus', () => {
     expect(await events('canary-good')).toEqual(
       expect.arrayContaining(['CanaryWeightSet', 'RolloutPaused', 'AnalysisPassed']),
     );
+    expect(await stack.metrics.registry.metrics()).toMatch(
+      /cvm_canary_judgements_total\{result="Passed"\} [1-9]/,
+    );
   }, 120_000);
 
   it('a bad metric aborts at the first analysis: the canary back to 0, the stable workload at full size, the digest remembered', async () => {
@@ -266,6 +269,9 @@ describe('Canary by replica share, judged by Prometheus', () => {
       'canary=0',
     ]);
     expect(await events('canary-manual')).toEqual(expect.arrayContaining(['RolloutPromoted']));
+    expect(await stack.metrics.registry.metrics()).toMatch(
+      /cvm_rollout_requests_total\{action="promote",result="Applied"\} [1-9]/,
+    );
   }, 120_000);
 
   it('a canary that crash-loops is judged by its restarts and aborted', async () => {
