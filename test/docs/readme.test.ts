@@ -77,8 +77,14 @@ describe('README.md and docs/ say what is true', () => {
   });
 
   it('every CVM_ variable the README and docs/design.md name is a configuration key', () => {
-    // What a verify Job gets in its environment (src/workers/rollout-processor.ts), not config.
-    const verifyJobEnv = ['CVM_IMAGE', 'CVM_VERSION', 'CVM_DIGEST'];
+    // What a verify Job gets in its environment (src/workers/rollout-effects.ts, rollout-run.ts), not config.
+    const verifyJobEnv = [
+      'CVM_IMAGE',
+      'CVM_VERSION',
+      'CVM_DIGEST',
+      'CVM_PREVIEW_URL',
+      'CVM_ACTIVE_URL',
+    ];
     const keys = new Set<string>(Object.values(CONFIG_KEYS).map((k) => k.env));
     const named = current.flatMap((f) => cvmVariables(f.text));
     expect(named).toContain('CVM_OPS_TOKEN');
