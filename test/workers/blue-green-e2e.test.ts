@@ -151,6 +151,16 @@ describe('BlueGreen with a preview Service and verify checks', () => {
     expect(green.spec.replicas).toBe(2);
     expect((await get('deployment', 'bg', 'web-blue')).spec.replicas).toBe(0);
     expect(imageOf(await get('deployment', 'bg', 'web-blue'))).toBe('example.com/old/web:1');
+    // The traffic: the active Service's Endpoints are the green Pods, ready.
+    const endpoints = await waitFor(async () => {
+      const ep = await get('endpoints', 'bg', 'web');
+      const addresses = ep.subsets?.[0]?.addresses ?? [];
+      return addresses.length === 2 && !ep.subsets[0].notReadyAddresses ? addresses : undefined;
+    }, 'the Endpoints of web to list two ready Pods');
+    expect(endpoints.map((a: any) => a.targetRef.name)).toEqual([
+      expect.stringMatching(/^web-green-/),
+      expect.stringMatching(/^web-green-/),
+    ]);
     const history = await stack.history('bg', 'web');
     expect(history).toHaveLength(1);
     expect(history[0]).toMatchObject({
