@@ -15,7 +15,11 @@ import { waitFor } from '../support/wait-for.js';
 let stack: CvmStack;
 
 beforeAll(async () => {
-  stack = await startCvmStack({ env: { CVM_ROLLOUT_RECHECK_MS: '1000' } });
+  // The reconciler looks for drift every second.
+  stack = await startCvmStack({
+    reconciler: true,
+    env: { CVM_ROLLOUT_RECHECK_MS: '1000', CVM_DRIFT_CHECK_SECONDS: '1' },
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -321,6 +325,50 @@ describe('BlueGreen with a preview Service and verify checks', () => {
       result: 'Applied',
     });
     expect((await get('service', 'bg-manual', 'web')).spec.selector[COLOR]).toBe('green');
+  }, 90_000);
+});
+
+describe('drift under BlueGreen', () => {
+  it('only the live colour is held at the current digest; the idle colour keeps its older version', async () => {
+    await blueGreenApp('bg-drift', {
+      strategy: {
+        type: 'BlueGreen',
+        blueGreen: { activeService: 'web', scaleDownDelaySeconds: 0 },
+      },
+    });
+    const digest = stack.push(['sha-b700001', 'bg-drift']);
+    const done = await stack.rolloutOf('bg-drift', 'web', digest, 60_000);
+    expect(done.status.lastRollout.result).toBe('Succeeded');
+    const live = `${stack.repo}:sha-b700001@${digest}`;
+    // Several drift checks pass: blue (idle, at 0, the older image) is not drift.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(imageOf(await get('deployment', 'bg-drift', 'web-blue'))).toBe('example.com/old/web:1');
+    expect((await stack.history('bg-drift', 'web')).length).toBe(1);
+    // Someone changes the live colour by hand: it is reverted, and only it.
+    await stack.kubectl([
+      'set',
+      'image',
+      'deployment/web-green',
+      'api=example.com/hand/web:9',
+      '-n',
+      'bg-drift',
+    ]);
+    await waitFor(
+      async () => imageOf(await get('deployment', 'bg-drift', 'web-green')) === live,
+      'the live colour to be reverted',
+      { timeoutMs: 30_000 },
+    );
+    const history = await waitFor(async () => {
+      const entries = await stack.history('bg-drift', 'web');
+      return entries.length === 2 ? entries : undefined;
+    }, 'the revert to be recorded');
+    expect(history[0]).toMatchObject({
+      trigger: 'drift',
+      result: 'Succeeded',
+      workloads: ['Deployment/web-green'],
+    });
+    expect(imageOf(await get('deployment', 'bg-drift', 'web-blue'))).toBe('example.com/old/web:1');
+    expect((await get('service', 'bg-drift', 'web')).spec.selector[COLOR]).toBe('green');
   }, 90_000);
 });
 

@@ -252,3 +252,35 @@ describe('canary replicas', () => {
     expect(canaryReplicas(total, weight)).toBe(expected);
   });
 });
+
+describe('BlueGreen scale-down delay', () => {
+  it('counts from the switch to the millisecond: 2 s after a switch at .900 is not reached at +1.2 s', () => {
+    const rollout: RolloutState = {
+      ...inFlight({ strategy: 'BlueGreen', phase: 'ScalingDown', step: 3, steps: 3 }),
+      canary: undefined,
+      blueGreen: {
+        activeService: 'web',
+        liveColor: 'blue',
+        newColor: 'green',
+        switchedAt: '2026-12-01T09:59:58.900Z',
+      },
+    };
+    const at = (iso: string) =>
+      decideRollout(
+        facts({
+          cv: cv({ rollout }),
+          spec: spec({
+            type: 'BlueGreen',
+            blueGreen: { activeService: 'web', scaleDownDelaySeconds: 2 },
+          }),
+          now: new Date(iso),
+          observed: new Map(),
+        }),
+      );
+    expect(at('2026-12-01T10:00:00.100Z')).toMatchObject({ type: 'wait', reason: 'ScalingDown' });
+    expect(at('2026-12-01T10:00:00.950Z')).toMatchObject({
+      type: 'promote',
+      to: { result: 'Succeeded' },
+    });
+  });
+});

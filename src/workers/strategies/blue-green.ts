@@ -230,7 +230,7 @@ export const blueGreenStrategy: RolloutStrategy = {
           type: 'route',
           service: bg.activeService,
           target: targetOf(o, bg.newColor, bg.activeService),
-          then: afterSwitch(facts, rollout, { ...bg, switchedAt: iso(facts.now) }),
+          then: afterSwitch(facts, rollout, { ...bg, switchedAt: facts.now.toISOString() }),
         };
       }
       case 'Verifying':
@@ -403,6 +403,7 @@ function succeeded(rollout: RolloutState, bg: BlueGreenState): RolloutTransition
 
 function scaleDown(facts: RolloutFacts, rollout: RolloutState, bg: BlueGreenState): RolloutAction {
   const o = optionsOf(facts.spec);
+  // switchedAt keeps its milliseconds: the delay is never cut short by rounding.
   const untilMs = time(bg.switchedAt) + o.scaleDownDelaySeconds * 1000;
   if (facts.now.getTime() < untilMs)
     return {
