@@ -1,7 +1,8 @@
 // `npm run demo`: the whole push path on one machine, told step by step. It starts the Kubernetes
 // API emulator (the cluster), Redis (the machine's or a private one), `cvm serve` and a local
 // docker-registry that notifies cvm; creates a Deployment and a ContainerVersion; pushes two image
-// versions with skopeo and shows each one reach the Deployment, pinned by digest. It stops
+// versions with skopeo and shows each one reach the Deployment, pinned by digest; then a blue-green
+// act (scripts/demo-blue-green.ts) switches a Service from one colour to the other. It stops
 // everything it started when done (exit 0), on Ctrl-C (exit 130), SIGTERM (143), SIGHUP or the
 // death of its parent process (129), or when a step times out (exit 1). `--keep` keeps everything
 // running after the story until Ctrl-C (then exit 0).
@@ -19,6 +20,8 @@ import { DockerRegistry } from '../test/support/docker-registry.js';
 import { skopeoPush, writeOciImage } from '../test/support/oci-layout.js';
 import { freePort } from '../test/support/redis-server.js';
 import { waitFor } from '../test/support/wait-for.js';
+import { blueGreenAct } from './demo-blue-green.js';
+import { DemoFailure } from './demo-failure.js';
 import {
   REPO_ROOT,
   CvmServe,
@@ -35,6 +38,12 @@ const VERSIONS = ['sha-1a2b3c4', 'sha-5d6e7f8'] as const;
 const VERSION_PATTERN = '^sha-[0-9a-f]{7}$';
 const PLACEHOLDER_IMAGE = 'example.com/shop/api:bootstrap';
 const STEP_TIMEOUT_MS = 30_000;
+/** The numbers of the acts after the pushes of VERSIONS. */
+const ACT = {
+  blueGreen: VERSIONS.length + 3,
+  whereToLook: VERSIONS.length + 4,
+  stopping: VERSIONS.length + 5,
+} as const;
 /**
  * `kubectl get cv` prints the CRD's printer columns (repo, tag, version, ready, age); the demo
  * asks for the last rollout's result instead of the repository and the age.
@@ -64,8 +73,6 @@ const also = (text: string) => out(`          ${text}`);
 const heading = (n: number, text: string) => out(`\n${n}. ${text}`);
 const short = (digest: string) => `${digest.slice(0, 'sha256:'.length + 12)}…`;
 
-class DemoFailure extends Error {}
-
 // ── what the demo started, stopped in reverse order ──────────────────────────────────────────────
 /** What the demo started; `done` says what stopping it did. */
 const started: { done: string; stop: () => Promise<unknown> }[] = [];
@@ -85,7 +92,7 @@ function end(code: number): Promise<never> {
     const report = (text: string) => write(`  ${stamp()}  ${text}`);
     let clean = true;
     if (started.length > 0) {
-      write(`\n${storyDone ? `${VERSIONS.length + 4}. ` : ''}Stopping everything the demo started`);
+      write(`\n${storyDone ? `${ACT.stopping}. ` : ''}Stopping everything the demo started`);
       for (const part of started.reverse()) {
         try {
           await part.stop();
@@ -149,7 +156,8 @@ async function main(): Promise<void> {
     );
     return;
   }
-  out('cvm demo: a registry push rolls out a Kubernetes Deployment, pinned by digest.');
+  out('cvm demo: a registry push rolls out a Kubernetes Deployment, pinned by digest;');
+  out('then one switches a Service from blue to green (the BlueGreen strategy).');
   out('Everything runs on this machine and stops at the end (Ctrl-C stops it any time).');
 
   const redisMissing = await redisProblem();
@@ -174,6 +182,7 @@ async function main(): Promise<void> {
   await createWorkload(parts);
   for (const [i, version] of VERSIONS.entries()) await pushVersion(parts, i + 1, version);
   await showHistory(parts);
+  await blueGreen(parts);
   await whereToLook(parts);
   storyDone = true;
   if (flags.keep) {
@@ -512,8 +521,29 @@ async function showHistory(parts: Parts): Promise<void> {
   for (const row of rows) also(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  '));
 }
 
+async function blueGreen(parts: Parts): Promise<void> {
+  heading(
+    ACT.blueGreen,
+    'Blue-green: the new version starts on the idle colour, then a Service switches to it',
+  );
+  // A failure from here on is about storefront/web, not shop/api.
+  lastCv = undefined;
+  await blueGreenAct({
+    story: {
+      say,
+      also,
+      kubectl: (args, shown) => kubectlShown(parts, args, shown === undefined ? {} : { shown }),
+    },
+    emulator: parts.emulator,
+    cvm: parts.cvm,
+    registryHost: parts.registry.host,
+    stepTimeoutMs: STEP_TIMEOUT_MS,
+    cvColumns: CV_COLUMNS,
+  });
+}
+
 async function whereToLook(parts: Parts): Promise<void> {
-  heading(VERSIONS.length + 3, 'Where to look');
+  heading(ACT.whereToLook, 'Where to look');
   const metrics = await fetch(`http://127.0.0.1:${parts.opsPort}/metrics`, {
     headers: { authorization: `Bearer ${parts.opsToken}` },
   })
@@ -542,6 +572,8 @@ async function whereToLook(parts: Parts): Promise<void> {
   also(`export KUBECONFIG=${parts.emulator.kubeconfigPath}`);
   also(`kubectl get cv,deploy,pods -n ${NS}; kubectl describe cv ${NAME} -n ${NS}`);
   also(`kubectl get events -n ${NS}     # RolloutStarted, RolloutSucceeded`);
+  also('kubectl get cv,deploy,svc,endpoints -n storefront; kubectl describe cv web -n storefront');
+  also('kubectl get events -n storefront   # PreviewSwitched, TrafficSwitched, ScaledDown');
   also(`http://127.0.0.1:${parts.opsPort}/admin/queues   queue board (password ${parts.opsToken})`);
   also(`curl http://${parts.registry.host}/v2/shop/api/tags/list`);
   also('the design: docs/design.md (decisions: docs/adr; how to run it: README.md)');

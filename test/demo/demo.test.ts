@@ -114,9 +114,14 @@ async function expectNothingLeft(output: string): Promise<void> {
   }
 }
 
+/** One `npm run demo` to the end, shared by the tests that read what it said. */
+let fullRun: Promise<Run> | undefined;
+const runToTheEnd = () =>
+  (fullRun ??= runDemo(['npm', 'run', '--silent', 'demo'], { timeoutMs: 110_000 }));
+
 describe('npm run demo', () => {
   it('shows both versions pushed, patched by digest and rolled out, then exits 0 leaving nothing running', async () => {
-    const run = await runDemo(['npm', 'run', '--silent', 'demo'], { timeoutMs: 110_000 });
+    const run = await runToTheEnd();
     expect(run.output).not.toContain('[test] killed');
     expect(run.code, run.output).toBe(0);
     const out = run.output;
@@ -137,6 +142,66 @@ describe('npm run demo', () => {
     expect(out).toMatch(/Normal +RolloutSucceeded +containerversion\/api +/);
     expect(out).toContain('Done: nothing is left running.');
     await expectNothingLeft(out);
+  }, 120_000);
+
+  it('the blue-green act tells each step in order and ends with web on green, running the pushed digest, and blue at 0', async () => {
+    const run = await runToTheEnd();
+    expect(run.output).not.toContain('[test] killed');
+    expect(run.code, run.output).toBe(0);
+    const act = run.output.slice(
+      run.output.indexOf('Blue-green:'),
+      run.output.indexOf('Where to look'),
+    );
+    const image =
+      /patched Deployment web-green: container web =\s+(\S+:sha-9c0ffee@sha256:[0-9a-f]{64})/.exec(
+        act,
+      )?.[1];
+    expect(image, act).toBeDefined();
+    // Before the push: web selects blue, its Endpoints are blue's Pods.
+    expect(act).toMatch(
+      /before the push[^\n]*\n.*\$ kubectl get service web[^\n]*\n.*SELECTOR\n +web +ClusterIP .*app=web,cvm\.dev\/color=blue\n.*\n.*PODS\n +web +10\.\S+,10\.\S+ +web-blue-\S+,web-blue-\S+\n/,
+    );
+    // The steps, in the order the API server committed them.
+    expect(act).toContain(
+      'push of storefront/web:prod received, routed to ContainerVersion storefront/web',
+    );
+    const steps = [
+      'CV status: step 1/5',
+      'patched Deployment web-green',
+      'and replicas 0 → 2',
+      'web-green: 2/2 replicas updated and ready',
+      'Service web-preview now selects cvm.dev/color=green',
+      'CV status: step 3/5 Verifying',
+      'created (PrePromotion)',
+      'CVM_PREVIEW_URL=http://web-preview.storefront.svc.cluster.local',
+      'succeeded: the check passed',
+      'Service web switched to cvm.dev/color=green',
+      "web's Endpoints now list the web-green Pods",
+      'scaled Deployment web-blue to 0 replicas',
+      'rolled out: sha-9c0ffee is live on green (deployment/web-green)',
+    ];
+    const at = steps.map((step) => act.indexOf(step));
+    expect(at, act).not.toContain(-1);
+    expect(at).toEqual([...at].sort((a, b) => a - b));
+    const scalingDown = act.indexOf('CV status: step 5/5 ScalingDown');
+    expect(scalingDown).toBeGreaterThan(act.indexOf('Service web switched'));
+    expect(scalingDown).toBeLessThan(act.indexOf('scaled Deployment web-blue'));
+    expect(act).toMatch(/verify Job web-verify-smoke-[0-9a-f]{8} created/);
+    // After the switch: web selects green, its Endpoints are green's Pods.
+    expect(act).toMatch(
+      /Endpoints now list[^\n]*\n.*\$ kubectl get service web[^\n]*\n.*SELECTOR\n +web +ClusterIP .*app=web,cvm\.dev\/color=green\n.*\n.*PODS\n +web +10\.\S+,10\.\S+ +web-green-\S+,web-green-\S+\n/,
+    );
+    // The final state: green runs the pushed digest with blue's replicas, blue is at 0.
+    const escaped = image!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    expect(act).toMatch(/web-blue +0 +example\.com\/storefront\/web:bootstrap\n/);
+    expect(act).toMatch(new RegExp(`web-green +2 +${escaped}\\n`));
+    expect(act).toMatch(/web +prod +sha-9c0ffee +True +Succeeded/);
+    expect(act).toMatch(/sha-9c0ffee +Succeeded +trigger (push|sync)/);
+    expect(act).toMatch(new RegExp(`image +${escaped}\\n`));
+    expect(act).toMatch(/before +example\.com\/storefront\/web:bootstrap/);
+    expect(run.output).toMatch(
+      /storefront +web +127\.0\.0\.1:\d+\/storefront\/web +prod +sha-9c0ffee +True/,
+    );
   }, 120_000);
 
   it('Ctrl-C in the middle stops everything it started and exits 130', async () => {
