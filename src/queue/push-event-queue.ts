@@ -25,13 +25,31 @@ export interface PushEventSink {
 const hash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 32);
 
 /**
- * The job id of an event: derived from the source's delivery id, so a redelivered webhook or SQS
+ * The identity of an event: everything that makes two events different (source, kind, registry,
+ * repository, tag, digest and the source's event id). A source's id alone is not enough: CI
+ * pipelines reuse one id for every image they push, and a Distribution envelope may repeat one.
+ */
+export function pushEventIdentity(event: PushEvent): string {
+  return JSON.stringify([
+    event.source,
+    event.kind,
+    event.registry,
+    event.repository,
+    event.tag,
+    event.digest ?? '',
+    event.sourceEventId ?? '',
+  ]);
+}
+
+/**
+ * The job id of an event: a hash of its {@link pushEventIdentity}, so a redelivered webhook or SQS
  * message maps to the same job (BullMQ ids may not contain `:`). Events without a delivery id get a
- * unique id: without one, "the same delivery" cannot be told from "the same tag pushed again".
+ * unique id: without one, "the same delivery" cannot be told from "the same tag pushed again"
+ * (their redeliveries collapse through {@link pushEventDeduplicationId} instead).
  */
 export function pushEventJobId(event: PushEvent): string {
   if (event.sourceEventId === undefined) return `${event.source}-${randomUUID()}`;
-  return `${event.source}-${hash(`${event.sourceEventId}\n${event.kind}\n${event.tag}`)}`;
+  return `${event.source}-${hash(pushEventIdentity(event))}`;
 }
 
 /**

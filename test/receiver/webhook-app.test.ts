@@ -287,6 +287,51 @@ describe('webhook receiver', () => {
     expect(await parts.jobs()).toHaveLength(1);
   });
 
+  it('two images that share a CI event id and tag are two jobs (registry and repository are part of the identity)', async () => {
+    const digest = 'sha256:1bc04b5291c26a46d918139138b992d2de976d6851d0893b0476b85bfbdfc6e6';
+    const api = JSON.stringify({ image: 'ghcr.io/acme/api:abc123', digest, id: 'pipeline-7' });
+    const worker = JSON.stringify({
+      image: 'ghcr.io/acme/worker:abc123',
+      digest,
+      id: 'pipeline-7',
+    });
+    const other = JSON.stringify({ image: 'quay.io/acme/api:abc123', digest, id: 'pipeline-7' });
+    for (const body of [api, worker, other]) {
+      const response = await post(generic, body);
+      expect(response.status).toBe(202);
+      expect(response.body.enqueued).toHaveLength(1);
+    }
+    const jobs = await parts.jobs();
+    expect(jobs.map((j) => `${j.data.registry}/${j.data.repository}`).sort()).toEqual([
+      'ghcr.io/acme/api',
+      'ghcr.io/acme/worker',
+      'quay.io/acme/api',
+    ]);
+    expect((await post(generic, worker)).body.duplicates).toHaveLength(1);
+    expect(await parts.jobs()).toHaveLength(3);
+  });
+
+  it('a Distribution envelope that reuses one event id for two repositories enqueues both', async () => {
+    const envelope = JSON.parse(fixture('distribution', 'manifest-push-documented')) as {
+      events: { target: { repository: string; digest: string } }[];
+    };
+    const second = structuredClone(envelope.events[0]!);
+    second.target.repository = 'team/worker';
+    second.target.digest =
+      'sha256:5861314d7fccb39c2192173240eab44fa35ca66426201ca2acd0630a6258dd51';
+    envelope.events.push(second);
+    const body = JSON.stringify(envelope);
+    const response = await post(distribution, body);
+    expect(response.status).toBe(202);
+    expect(response.body.enqueued.map((e: { image: string }) => e.image).sort()).toEqual([
+      'registry.example.com/team/api:1.4.2',
+      'registry.example.com/team/worker:1.4.2',
+    ]);
+    expect(await parts.jobs()).toHaveLength(2);
+    expect((await post(distribution, body)).body.enqueued).toEqual([]);
+    expect(await parts.jobs()).toHaveLength(2);
+  });
+
   it('answers 404 for an unknown source and for a source without secrets', async () => {
     const disabled = createWebhookApp({
       sources: webhookSources(loadConfig({})),
