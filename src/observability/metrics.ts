@@ -55,6 +55,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly eventsInvalid = new Counter({
+    name: 'cvm_push_events_invalid_total',
+    help: 'Events of a delivery that do not have the documented shape (listed in the answer; the valid ones of the delivery are still enqueued), by source.',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+
   readonly sqsMessages = new Counter({
     name: 'cvm_sqs_messages_total',
     help: 'SQS messages by outcome (accepted, duplicate, ignored: deleted; malformed, unavailable: left for redrive).',

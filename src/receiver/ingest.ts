@@ -7,12 +7,18 @@ import type { EnqueueOutcome, PushEventSink } from '../queue/push-event-queue.js
 
 export type IngestResult =
   /** At least one deployable event; each enqueued or found to be a duplicate. */
-  | { status: 'accepted'; outcomes: EnqueueOutcome[]; ignored: string[] }
+  | { status: 'accepted'; outcomes: EnqueueOutcome[]; ignored: string[]; invalid: string[] }
   /** Valid, but nothing deployable in it (delete, pull, untagged, ping…). */
-  | { status: 'ignored'; ignored: string[] }
-  /** Not the documented shape; the message names the field. Nothing was enqueued. */
-  | { status: 'malformed'; message: string }
-  /** The queue could not take the events; nothing was enqueued (all or none). */
+  | { status: 'ignored'; ignored: string[]; invalid: string[] }
+  /**
+   * Nothing in it is valid: not the documented shape, or every event of it malformed. The message
+   * names the field; `invalid` lists each event's reason. Nothing was enqueued.
+   */
+  | { status: 'malformed'; message: string; invalid: string[] }
+  /**
+   * The queue did not confirm the write. Some events may have been written; every write is
+   * idempotent (ADR 0006), so the sender's retry adds nothing twice.
+   */
   | { status: 'unavailable'; message: string };
 
 export interface IngestDeps {
@@ -43,14 +49,19 @@ export class Ingest {
       normalized = normalize(delivery);
     } catch (error) {
       if (error instanceof MalformedEventError)
-        return { status: 'malformed', message: error.message };
+        return { status: 'malformed', message: error.message, invalid: [] };
       // A normalizer must only throw MalformedEventError; anything else is our bug, reported as such.
       this.deps.logger.error({ source, err: error }, 'normalizer failed');
-      return { status: 'malformed', message: 'body: could not be read' };
+      return { status: 'malformed', message: 'body: could not be read', invalid: [] };
     }
+    const invalid = normalized.invalid ?? [];
+    if (invalid.length > 0) this.deps.metrics.eventsInvalid.inc({ source }, invalid.length);
     if (normalized.ignored.length > 0)
       this.deps.metrics.eventsIgnored.inc({ source }, normalized.ignored.length);
-    if (normalized.events.length === 0) return { status: 'ignored', ignored: normalized.ignored };
+    if (normalized.events.length === 0 && normalized.ignored.length === 0 && invalid.length > 0)
+      return { status: 'malformed', message: nothingValid(invalid), invalid };
+    if (normalized.events.length === 0)
+      return { status: 'ignored', ignored: normalized.ignored, invalid };
 
     let outcomes: EnqueueOutcome[];
     try {
@@ -80,6 +91,12 @@ export class Ingest {
       { source, jobs: outcomes.map((o) => ({ jobId: o.jobId, duplicate: o.duplicate })) },
       'push events enqueued',
     );
-    return { status: 'accepted', outcomes, ignored: normalized.ignored };
+    return { status: 'accepted', outcomes, ignored: normalized.ignored, invalid };
   }
+}
+
+/** The 400 message of a delivery whose every event is invalid: the first reason, and how many more. */
+function nothingValid(invalid: readonly string[]): string {
+  const more = invalid.length - 1;
+  return more > 0 ? `${invalid[0]} (and ${more} more invalid events)` : (invalid[0] ?? '');
 }

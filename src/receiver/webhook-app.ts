@@ -47,6 +47,9 @@ function parseBody(raw: Buffer, mediaType: string): unknown {
   }
 }
 
+/** `invalid` in an answer only when some event was: each reason names its field. */
+const invalidOf = (invalid: readonly string[]) => (invalid.length > 0 ? { invalid } : {});
+
 function answerFor(result: IngestResult, retryAfterSeconds: number): Answer {
   switch (result.status) {
     case 'accepted': {
@@ -61,13 +64,22 @@ function answerFor(result: IngestResult, retryAfterSeconds: number): Answer {
           })),
           duplicates: result.outcomes.filter((o) => o.duplicate).map((o) => ({ id: o.jobId })),
           ignored: result.ignored,
+          ...invalidOf(result.invalid),
         },
       };
     }
     case 'ignored':
-      return { status: 202, outcome: 'ignored', body: { enqueued: [], ignored: result.ignored } };
+      return {
+        status: 202,
+        outcome: 'ignored',
+        body: { enqueued: [], ignored: result.ignored, ...invalidOf(result.invalid) },
+      };
     case 'malformed':
-      return { status: 400, outcome: 'malformed', body: { error: result.message } };
+      return {
+        status: 400,
+        outcome: 'malformed',
+        body: { error: result.message, ...invalidOf(result.invalid) },
+      };
     case 'unavailable':
       return {
         status: 503,

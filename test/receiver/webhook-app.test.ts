@@ -332,6 +332,61 @@ describe('webhook receiver', () => {
     expect(await parts.jobs()).toHaveLength(2);
   });
 
+  it('a Distribution envelope with one bad event enqueues the valid ones and lists the bad one in the 202', async () => {
+    const envelope = JSON.parse(fixture('distribution', 'manifest-push-documented')) as {
+      events: { target: { repository: string; digest: string } }[];
+    };
+    const bad = structuredClone(envelope.events[0]!);
+    bad.target.repository = 'team/worker';
+    bad.target.digest = `sha512:${'a'.repeat(128)}`;
+    envelope.events.unshift(bad);
+    const invalidBefore = await parts.metric('cvm_push_events_invalid_total', {
+      source: 'distribution',
+    });
+    const response = await post(distribution, JSON.stringify(envelope));
+    expect(response.status).toBe(202);
+    expect(response.body.enqueued.map((e: { image: string }) => e.image)).toEqual([
+      'registry.example.com/team/api:1.4.2',
+    ]);
+    expect(response.body.invalid).toEqual([
+      expect.stringMatching(/^events\[0\]\.target\.digest: expected a digest sha256:/),
+    ]);
+    expect(await parts.jobs()).toHaveLength(1);
+    expect(await parts.metric('cvm_push_events_invalid_total', { source: 'distribution' })).toBe(
+      invalidBefore + 1,
+    );
+  });
+
+  it('a Harbor delivery with one bad resource enqueues the others', async () => {
+    const harbor = cases.find((c) => c.source === 'harbor')!;
+    const body = JSON.parse(fixture('harbor', 'cloudevents-two-tags')) as {
+      data: { resources: { digest: string }[] };
+    };
+    body.data.resources[1]!.digest = 'sha256:short';
+    const response = await post(harbor, JSON.stringify(body));
+    expect(response.status).toBe(202);
+    expect(response.body.enqueued.map((e: { image: string }) => e.image)).toEqual([
+      'harbor.example.com/team/api:1.4.2',
+    ]);
+    expect(response.body.invalid).toEqual([
+      expect.stringMatching(/^data\.resources\[1\]\.digest: /),
+    ]);
+  });
+
+  it('a delivery in which nothing is valid is a 400 that lists every reason', async () => {
+    const envelope = JSON.parse(fixture('distribution', 'manifest-push-documented')) as {
+      events: { target: { digest: string } }[];
+    };
+    envelope.events[0]!.target.digest = 'sha512:x';
+    envelope.events.push(structuredClone(envelope.events[0]!));
+    const response = await post(distribution, JSON.stringify(envelope));
+    expect(response.status).toBe(400);
+    expect(response.body.error).toContain('events[0].target.digest');
+    expect(response.body.invalid).toHaveLength(2);
+    expect(response.body.invalid[1]).toContain('events[1].target.digest');
+    expect(await parts.jobs()).toHaveLength(0);
+  });
+
   it('answers 404 for an unknown source and for a source without secrets', async () => {
     const disabled = createWebhookApp({
       sources: webhookSources(loadConfig({})),
