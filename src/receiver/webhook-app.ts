@@ -181,9 +181,9 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
       response: Response,
       _next: NextFunction,
     ) => {
-      const source = bySource.has(String(request.params.source))
-        ? String(request.params.source)
-        : 'unknown';
+      // Route params are gone in an app-level error handler: the source comes from the path.
+      const named = /^\/webhooks\/([^/]+)/.exec(request.path)?.[1] ?? '';
+      const source = bySource.has(named) ? named : 'unknown';
       const started = process.hrtime.bigint();
       if (error.type === 'entity.too.large') {
         return send(response, source, started, {

@@ -405,6 +405,12 @@ describe('webhook receiver', () => {
     const response = await post(generic, body);
     expect(response.status).toBe(413);
     expect(response.body.error).toBe('body larger than 4096 bytes');
+    expect(
+      await parts.metric('cvm_webhook_requests_total', { source: 'generic', outcome: 'too_large' }),
+    ).toBe(1);
+    expect(
+      await parts.metric('cvm_webhook_requests_total', { source: 'unknown', outcome: 'too_large' }),
+    ).toBe(0);
   });
 
   it('answers 415 for a content type the source does not send', async () => {
