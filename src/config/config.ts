@@ -122,6 +122,15 @@ export const CONFIG_KEYS = {
     secret: 'none',
     schema: integer(1_024, 26_214_400),
   }),
+  maxEventsPerDelivery: key({
+    env: 'CVM_MAX_EVENTS_PER_DELIVERY',
+    description:
+      'Most deployable events one webhook delivery or SQS message may hold (a Quay push of many tags); more get 413 and nothing is enqueued.',
+    unit: 'events',
+    default: '1000',
+    secret: 'none',
+    schema: integer(1, 10_000),
+  }),
   ecrApiKeys: sourceSecrets(
     'CVM_ECR_API_KEYS',
     'API keys of POST /webhooks/ecr (EventBridge API destination).',

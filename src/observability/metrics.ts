@@ -9,6 +9,7 @@ export type IntakeOutcome =
   | 'unauthorized'
   | 'unsupported_media_type'
   | 'too_large'
+  | 'too_many_events'
   | 'not_found'
   | 'unavailable';
 

@@ -3,7 +3,13 @@ import type { PushSource, RawDelivery, Normalizer } from '../events/push-event.j
 import { MalformedEventError } from '../events/push-event.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { EnqueueOutcome, PushEventSink } from '../queue/push-event-queue.js';
+import {
+  QueueUnavailableError,
+  type EnqueueOutcome,
+  type PushEventSink,
+} from '../queue/push-event-queue.js';
+
+export const DEFAULT_MAX_EVENTS_PER_DELIVERY = 1_000;
 
 export type IngestResult =
   /** At least one deployable event; each enqueued or found to be a duplicate. */
@@ -15,6 +21,8 @@ export type IngestResult =
    * names the field; `invalid` lists each event's reason. Nothing was enqueued.
    */
   | { status: 'malformed'; message: string; invalid: string[] }
+  /** More deployable events than one delivery may hold; nothing was enqueued. */
+  | { status: 'too_many'; message: string }
   /**
    * The queue did not confirm the write. Some events may have been written; every write is
    * idempotent (ADR 0006), so the sender's retry adds nothing twice.
@@ -30,6 +38,11 @@ export interface IngestDeps {
    * (DESIGN §5). Best effort: a failed write costs at most one poll.
    */
   pollState?: { recordEvent(target: string, atMs: number): Promise<void> };
+  /**
+   * Most deployable events one delivery may hold (`CVM_MAX_EVENTS_PER_DELIVERY`); a delivery with
+   * more is refused whole, so one request never holds Redis for long. Default 1000.
+   */
+  maxEventsPerDelivery?: number;
 }
 
 /**
@@ -62,6 +75,13 @@ export class Ingest {
       return { status: 'malformed', message: nothingValid(invalid), invalid };
     if (normalized.events.length === 0)
       return { status: 'ignored', ignored: normalized.ignored, invalid };
+    const cap = this.deps.maxEventsPerDelivery ?? DEFAULT_MAX_EVENTS_PER_DELIVERY;
+    if (normalized.events.length > cap) {
+      return {
+        status: 'too_many',
+        message: `the delivery holds ${normalized.events.length} events; at most ${cap} are taken per delivery (CVM_MAX_EVENTS_PER_DELIVERY)`,
+      };
+    }
 
     let outcomes: EnqueueOutcome[];
     try {
@@ -71,7 +91,13 @@ export class Ingest {
         { source, err: { message: (error as Error).message } },
         'enqueue failed',
       );
-      return { status: 'unavailable', message: 'the event queue is unavailable' };
+      const unconfirmed = !(error instanceof QueueUnavailableError) || error.mayHaveWritten;
+      return {
+        status: 'unavailable',
+        message: unconfirmed
+          ? 'the event queue did not confirm the write; retry later (a retry adds no event twice)'
+          : 'the event queue is unavailable; nothing was written; retry later',
+      };
     }
     const pollState = this.deps.pollState;
     if (pollState) {

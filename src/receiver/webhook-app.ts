@@ -80,11 +80,13 @@ function answerFor(result: IngestResult, retryAfterSeconds: number): Answer {
         outcome: 'malformed',
         body: { error: result.message, ...invalidOf(result.invalid) },
       };
+    case 'too_many':
+      return { status: 413, outcome: 'too_many_events', body: { error: result.message } };
     case 'unavailable':
       return {
         status: 503,
         outcome: 'unavailable',
-        body: { error: `${result.message}; retry later` },
+        body: { error: result.message },
         headers: { 'retry-after': String(retryAfterSeconds) },
       };
   }

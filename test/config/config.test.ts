@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       listenHost: '0.0.0.0',
       opsToken: undefined,
       webhookBodyLimitBytes: 1048576,
+      maxEventsPerDelivery: 1000,
       ecrApiKeys: [],
       ecrApiKeyHeader: 'x-api-key',
       dockerhubTokens: [],

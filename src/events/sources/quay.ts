@@ -12,9 +12,11 @@ import { judgeEach, withInvalid } from './judge-each.js';
  * self-hosted Quay's host). No digest: Quay does not send one.
  *
  * Quay sends no event id, no time and no digest, so a redelivery cannot be told from a later push
- * of the same tags: the events carry no `sourceEventId` and each delivery is enqueued. That is
- * safe (workers re-resolve the tag and a rollout to the running digest is a no-op); an id derived
- * from the tags would instead drop a later push of the same tags (A → B → A).
+ * of the same tags: the events carry no `sourceEventId` (an id derived from the tags would drop a
+ * later push of the same tags, A → B → A). The queue collapses a tag's reports while its first
+ * job has not run (`pushEventDeduplication`), so redeliveries add no jobs; a report after that
+ * job ran is enqueued again, which is safe: workers re-resolve the tag and a rollout to the
+ * running digest is a no-op.
  *
  * Ignored: notifications without `updated_tags` (build and vulnerability notifications sent to the
  * same URL), and pushes with an empty tag list.
