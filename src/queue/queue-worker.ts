@@ -1,6 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Runnable } from '../lifecycle/runnable.js';
 import type { Logger } from '../observability/logger.js';
+import { OutageLog } from '../observability/outage-log.js';
 import type { Redis } from './connections.js';
 import { PermanentJobError, RetryLaterError } from './job-errors.js';
 import type { QueueName } from './names.js';
@@ -42,6 +43,7 @@ export class QueueWorker<T> implements Runnable {
   readonly name: string;
   #worker: Worker<T> | undefined;
   #stopping: Promise<void> | undefined;
+  #onReady: (() => void) | undefined;
 
   constructor(private readonly options: QueueWorkerOptions<T>) {
     this.name = `worker:${options.queue}`;
@@ -57,9 +59,15 @@ export class QueueWorker<T> implements Runnable {
       stalledInterval: this.options.stalledIntervalMs ?? 30_000,
       maxStalledCount: 3,
     });
-    this.#worker.on('error', (error) =>
-      log.warn({ err: { message: error.message } }, 'queue worker error'),
-    );
+    // BullMQ reports every failed reconnect of its blocking connection: logged once per outage,
+    // closed when the shared connection is ready again.
+    const errors = new OutageLog(log, {
+      failed: 'queue worker error',
+      recovered: 'queue worker errors ended',
+    });
+    this.#worker.on('error', (error) => errors.failed(error));
+    this.#onReady = () => errors.recovered();
+    this.options.connection.on('ready', this.#onReady);
     this.#worker.on('failed', (job, error) =>
       log.warn(
         { jobId: job?.id, attemptsMade: job?.attemptsMade, err: { message: error.message } },
@@ -92,6 +100,7 @@ export class QueueWorker<T> implements Runnable {
   }
 
   async #close(): Promise<void> {
+    if (this.#onReady) this.options.connection.off('ready', this.#onReady);
     const worker = this.#worker;
     if (!worker) return;
     let timer: NodeJS.Timeout | undefined;

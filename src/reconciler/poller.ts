@@ -1,5 +1,6 @@
 import type { Runnable } from '../lifecycle/runnable.js';
 import type { Logger } from '../observability/logger.js';
+import { OutageLog } from '../observability/outage-log.js';
 import type { RolloutSink } from '../queue/rollout-queue.js';
 import { RateLimitedError, type RegistryClient } from '../registry/registry-client.js';
 import {
@@ -61,12 +62,15 @@ export class Poller implements Runnable {
 
   start(): Promise<void> {
     this.#stopped = false;
+    // A tick fails every tickMs while Redis is down: one line when it starts, one when it ends.
+    const failures = new OutageLog(this.deps.logger, {
+      failed: 'poll tick failed',
+      recovered: 'poll ticks work again',
+    });
     this.#timer = setInterval(() => {
       this.#running ??= this.tick()
-        .then(() => undefined)
-        .catch((error: unknown) =>
-          this.deps.logger.warn({ err: { message: (error as Error).message } }, 'poll tick failed'),
-        )
+        .then(() => failures.recovered())
+        .catch((error: unknown) => failures.failed(error))
         .finally(() => (this.#running = undefined));
     }, this.deps.tickMs);
     return Promise.resolve();
