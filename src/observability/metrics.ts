@@ -106,6 +106,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly deadLetters = new Counter({
+    name: 'cvm_jobs_dead_lettered_total',
+    help: 'Jobs that failed for good after their last attempt (left in the failed set; the leader polls their repo:tag again), by queue.',
+    labelNames: ['queue'] as const,
+    registers: [this.registry],
+  });
+
   readonly leader = new Gauge({
     name: 'cvm_reconciler_leader',
     help: '1 while this process holds the reconciler Lease.',

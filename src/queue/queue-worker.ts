@@ -27,7 +27,19 @@ export interface QueueWorkerOptions<T> {
   drainTimeoutMs?: number;
   logger: Logger;
   process: (data: T, job: JobContext) => Promise<unknown>;
+  /**
+   * Called once when a job failed for good after its last attempt with a transient error (not a
+   * {@link PermanentJobError}): a dead letter. It stays in the failed set, and the caller makes
+   * sure its work is not lost (the leader polls its tag again). Errors it throws are logged.
+   */
+  onExhausted?: (data: T, error: Error) => Promise<void> | void;
 }
+
+/** The job failed on its last attempt, not at once for a permanent reason. */
+const isExhausted = (job: Job, error: Error): boolean =>
+  !(error instanceof UnrecoverableError) &&
+  error.name !== 'UnrecoverableError' &&
+  job.attemptsMade >= (job.opts.attempts ?? 1);
 
 const hasRetryAfter = (error: unknown): error is Error & { retryAfterMs: number } =>
   error instanceof Error && typeof (error as { retryAfterMs?: unknown }).retryAfterMs === 'number';
@@ -68,12 +80,23 @@ export class QueueWorker<T> implements Runnable {
     this.#worker.on('error', (error) => errors.failed(error));
     this.#onReady = () => errors.recovered();
     this.options.connection.on('ready', this.#onReady);
-    this.#worker.on('failed', (job, error) =>
+    this.#worker.on('failed', (job, error) => {
       log.warn(
         { jobId: job?.id, attemptsMade: job?.attemptsMade, err: { message: error.message } },
         'job failed',
-      ),
-    );
+      );
+      if (job && isExhausted(job, error) && this.options.onExhausted) {
+        log.warn({ jobId: job.id, attemptsMade: job.attemptsMade }, 'job out of retries');
+        Promise.resolve()
+          .then(() => this.options.onExhausted?.(job.data, error))
+          .catch((failure: unknown) =>
+            log.warn(
+              { jobId: job.id, err: { message: (failure as Error).message } },
+              'dead letter not recorded',
+            ),
+          );
+      }
+    });
     this.#worker.on('stalled', (jobId) => log.warn({ jobId }, 'job stalled; taken over'));
     return Promise.resolve();
   }

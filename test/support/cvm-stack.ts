@@ -48,6 +48,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** PEM public key: the workers require cosign signatures made with its private key. */
   cosignPublicKey?: string;
+  /** Redis of the stack; default the machine's (a prefix of its own). A private one can be restarted. */
+  redisUrl?: string;
   /** Registry clients for the workers; default from the configuration, as `cvm worker` builds them. */
   registries?: (registry: DockerRegistry) => RegistryClients;
 }
@@ -59,6 +61,7 @@ export interface StackOptions {
  */
 export async function startCvmStack(options: StackOptions = {}) {
   const prefix = `e2e-${randomUUID().slice(0, 8)}`;
+  const redisUrl = options.redisUrl ?? MACHINE_REDIS_URL;
   const { logger, lines: logs } = capturingLogger();
   const metrics = new Metrics({ defaultMetrics: false });
   const lifecycle = new Lifecycle({ logger, stopTimeoutMs: 10_000 });
@@ -82,7 +85,7 @@ export async function startCvmStack(options: StackOptions = {}) {
   ).toBe(0);
 
   const env = {
-    CVM_REDIS_URL: MACHINE_REDIS_URL,
+    CVM_REDIS_URL: redisUrl,
     CVM_QUEUE_PREFIX: prefix,
     CVM_KUBECONFIG: emulator.kubeconfigPath,
     CVM_DISTRIBUTION_TOKENS: NOTIFY_TOKEN,
@@ -91,7 +94,7 @@ export async function startCvmStack(options: StackOptions = {}) {
     ...options.env,
   };
   const config: Config = loadConfig(env);
-  const connection = { url: MACHINE_REDIS_URL, connectTimeoutMs: 1_000, logger };
+  const connection = { url: redisUrl, connectTimeoutMs: 1_000, logger };
   const producer = createProducerConnection({ ...connection, name: 'e2e-producer' });
   await waitForReady(producer, 5_000);
   const pushEvents = new PushEventQueue({ connection: producer, prefix });
@@ -137,7 +140,12 @@ export async function startCvmStack(options: StackOptions = {}) {
     logger,
   });
   lifecycle.add(kube.index);
-  const rolloutSink = new RolloutQueue({ connection: producer, prefix });
+  const rolloutSink = new RolloutQueue({
+    connection: producer,
+    prefix,
+    attempts: config.rolloutAttempts,
+    backoffMs: config.rolloutBackoffMs,
+  });
   lifecycle.add({
     name: 'rollout-sink',
     start: () => Promise.resolve(),
@@ -152,6 +160,7 @@ export async function startCvmStack(options: StackOptions = {}) {
       registries,
       workerConnection,
       rollouts: rolloutSink,
+      rechecks: pollState,
       ...(options.cosignPublicKey ? { cosignPublicKey: options.cosignPublicKey } : {}),
     });
     for (const component of role.components) if (component !== kube.index) lifecycle.add(component);
@@ -173,7 +182,7 @@ export async function startCvmStack(options: StackOptions = {}) {
   }
   await lifecycle.start();
   const repo = `${registry.host}/team/api`;
-  const rolloutsQueue = new Queue('rollouts', { connection: { url: MACHINE_REDIS_URL }, prefix });
+  const rolloutsQueue = new Queue('rollouts', { connection: { url: redisUrl }, prefix });
 
   return {
     prefix,
