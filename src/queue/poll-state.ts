@@ -29,7 +29,7 @@ export class RedisPollState {
   /**
    * Sets the epoch marker unless it is there. `created` means Redis holds none of what cvm wrote
    * before (a restart without persistence, a flush, a new Redis): waiting jobs may be gone, and
-   * the leader checks every CV against its registry (ADR 0007). `present` otherwise.
+   * the leader checks every CV against its registry (ADR 0008). `present` otherwise.
    */
   async markEpoch(atMs: number): Promise<'created' | 'present'> {
     const set = await this.redis.set(this.#epoch, String(atMs), 'NX');

@@ -25,7 +25,7 @@ export type IngestResult =
   | { status: 'too_many'; message: string }
   /**
    * The queue did not confirm the write. Some events may have been written; every write is
-   * idempotent (ADR 0006), so the sender's retry adds nothing twice.
+   * idempotent (ADR 0007), so the sender's retry adds nothing twice.
    */
   | { status: 'unavailable'; message: string };
 

@@ -60,7 +60,7 @@ const hashJitter = (key: string) => {
 };
 
 /**
- * The fallback poll (DESIGN §5), and the recovery check (ADR 0007). Each tick it groups CVs by
+ * The fallback poll (DESIGN §5), and the recovery check (ADR 0008). Each tick it groups CVs by
  * `repo:tag`, reads when each target last heard from its registry (one Redis round trip for all),
  * and polls only the due ones: one HEAD per target however many CVs follow it, at most
  * `maxPollsPerTick` per tick, none for a registry backing off after a 429 (shared through Redis).
