@@ -3,6 +3,7 @@ import type { PushSource, RawDelivery, Normalizer } from '../events/push-event.j
 import { MalformedEventError } from '../events/push-event.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { OutageLog } from '../observability/outage-log.js';
 import {
   QueueUnavailableError,
   type EnqueueOutcome,
@@ -50,7 +51,15 @@ export interface IngestDeps {
  * never throws: every outcome is a result the caller maps to an answer.
  */
 export class Ingest {
-  constructor(private readonly deps: IngestDeps) {}
+  /** Every delivery fails while Redis is down: one line when that starts, one when it ends. */
+  readonly #enqueueFailures: OutageLog;
+
+  constructor(private readonly deps: IngestDeps) {
+    this.#enqueueFailures = new OutageLog(deps.logger, {
+      failed: 'enqueue failed',
+      recovered: 'enqueue works again',
+    });
+  }
 
   async ingest(
     source: PushSource,
@@ -87,10 +96,7 @@ export class Ingest {
     try {
       outcomes = await this.deps.sink.enqueue(normalized.events);
     } catch (error) {
-      this.deps.logger.warn(
-        { source, err: { message: (error as Error).message } },
-        'enqueue failed',
-      );
+      this.#enqueueFailures.failed(error, { source });
       const unconfirmed = !(error instanceof QueueUnavailableError) || error.mayHaveWritten;
       return {
         status: 'unavailable',
@@ -99,6 +105,7 @@ export class Ingest {
           : 'the event queue is unavailable; nothing was written; retry later',
       };
     }
+    this.#enqueueFailures.recovered();
     const pollState = this.deps.pollState;
     if (pollState) {
       await Promise.all(

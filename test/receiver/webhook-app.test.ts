@@ -453,6 +453,15 @@ describe('webhook receiver with Redis unreachable', () => {
       expect(response.status).toBe(503);
       expect(response.headers['retry-after']).toBe('5');
       expect(response.body.error).toMatch(/unavailable/);
+      for (let i = 0; i < 5; i += 1) {
+        const again = await request(unavailable)
+          .post(distribution.path(S1))
+          .set(distribution.headers(body, S1))
+          .send(body);
+        expect(again.status).toBe(503);
+      }
+      // Six refused deliveries during one outage: one line, not one per delivery.
+      expect(down.logs.filter((l) => l.msg === 'enqueue failed')).toHaveLength(1);
     } finally {
       await down.close();
     }
