@@ -71,7 +71,12 @@ export async function runRoles(
   lifecycle.add(idle('redis-producer', () => closeConnection(producer)));
 
   const pushEvents = new PushEventQueue({ connection: producer, prefix: config.queuePrefix });
-  const rollouts = new RolloutQueue({ connection: producer, prefix: config.queuePrefix });
+  const rollouts = new RolloutQueue({
+    connection: producer,
+    prefix: config.queuePrefix,
+    attempts: config.rolloutAttempts,
+    backoffMs: config.rolloutBackoffMs,
+  });
   lifecycle.add(
     idle('queues', async () => {
       await Promise.all([pushEvents.close(), rollouts.close()]);
@@ -119,6 +124,7 @@ export async function runRoles(
       registries,
       workerConnection,
       rollouts: rollouts,
+      rechecks: new RedisPollState(workerConnection, config.queuePrefix),
       ...(config.cosignPublicKeyFile
         ? { cosignPublicKey: readFileSync(config.cosignPublicKeyFile, 'utf8') }
         : {}),

@@ -122,6 +122,15 @@ export const CONFIG_KEYS = {
     secret: 'none',
     schema: integer(1_024, 26_214_400),
   }),
+  maxEventsPerDelivery: key({
+    env: 'CVM_MAX_EVENTS_PER_DELIVERY',
+    description:
+      'Most deployable events one webhook delivery or SQS message may hold (a Quay push of many tags); more get 413 and nothing is enqueued.',
+    unit: 'events',
+    default: '1000',
+    secret: 'none',
+    schema: integer(1, 10_000),
+  }),
   ecrApiKeys: sourceSecrets(
     'CVM_ECR_API_KEYS',
     'API keys of POST /webhooks/ecr (EventBridge API destination).',
@@ -231,6 +240,24 @@ export const CONFIG_KEYS = {
     secret: 'none',
     schema: integer(1_000, 600_000),
   }),
+  rolloutAttempts: key({
+    env: 'CVM_ROLLOUT_ATTEMPTS',
+    description:
+      'Attempts of a rollout step that keeps failing (registry or API server errors) before its job fails; the leader then polls its tag again after CVM_RECHECK_SECONDS.',
+    unit: 'attempts',
+    default: '10',
+    secret: 'none',
+    schema: integer(1, 100),
+  }),
+  rolloutBackoffMs: key({
+    env: 'CVM_ROLLOUT_BACKOFF_MS',
+    description:
+      'First delay between attempts of a failing rollout step; it doubles each attempt, with jitter.',
+    unit: 'milliseconds',
+    default: '2000',
+    secret: 'none',
+    schema: integer(10, 600_000),
+  }),
   rolloutRecheckMs: key({
     env: 'CVM_ROLLOUT_RECHECK_MS',
     description:
@@ -256,6 +283,15 @@ export const CONFIG_KEYS = {
     default: '1000',
     secret: 'none',
     schema: integer(100, 600_000),
+  }),
+  recheckSeconds: key({
+    env: 'CVM_RECHECK_SECONDS',
+    description:
+      'Delay before the leader polls a repo:tag once more (push-only CVs included) after a push for it ran out of retries, or after such a poll or a recovery check failed.',
+    unit: 'seconds',
+    default: '60',
+    secret: 'none',
+    schema: integer(1, 86_400),
   }),
   pollMaxPerTick: key({
     env: 'CVM_POLL_MAX_PER_TICK',

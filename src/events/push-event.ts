@@ -62,11 +62,19 @@ export interface RawDelivery {
 export interface Normalized {
   events: PushEvent[];
   ignored: string[];
+  /**
+   * The events of a multi-event delivery (a Distribution envelope, Harbor `resources`, Quay
+   * `updated_tags`, ECR scan `image-tags`) that do not have the documented shape, one message each
+   * naming the field (`events[2].target.digest: …`). The others are judged on their own: one bad
+   * event does not sink its neighbours. Absent when there are none.
+   */
+  invalid?: string[];
 }
 
 /**
  * Pure and synchronous: `(delivery) => Normalized`, or throws {@link MalformedEventError} and
- * nothing else, whatever the input.
+ * nothing else, whatever the input. It throws only when the delivery as a whole is unreadable (no
+ * envelope, no repository for all its tags); one bad event among several goes to `invalid`.
  */
 export type Normalizer = (delivery: RawDelivery) => Normalized;
 

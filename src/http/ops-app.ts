@@ -45,10 +45,18 @@ export function createOpsApp(deps: OpsAppDeps): express.Express {
       .json({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) });
   });
   const auth = opsAuth(deps.opsToken);
-  app.get('/metrics', auth, async (_request: Request, response: Response) => {
-    response
-      .set('content-type', deps.metrics.registry.contentType)
-      .send(await deps.metrics.registry.metrics());
+  // Every method of /metrics passes the token check first: express would otherwise answer an
+  // OPTIONS on its own, without asking for credentials.
+  app.use('/metrics', auth, (request: Request, response: Response, next) => {
+    if (request.path !== '/') return next();
+    if (request.method === 'GET' || request.method === 'HEAD')
+      return void deps.metrics.registry
+        .metrics()
+        .then((text) => response.set('content-type', deps.metrics.registry.contentType).send(text))
+        .catch(next);
+    response.set('allow', 'GET, HEAD');
+    if (request.method === 'OPTIONS') return void response.status(204).end();
+    response.status(405).json({ error: 'method not allowed' });
   });
   if (deps.queues !== undefined && deps.queues.length > 0) {
     app.use(QUEUE_BOARD_PATH, auth, createQueueBoardRouter(deps.queues, QUEUE_BOARD_PATH));

@@ -9,6 +9,7 @@ export type IntakeOutcome =
   | 'unauthorized'
   | 'unsupported_media_type'
   | 'too_large'
+  | 'too_many_events'
   | 'not_found'
   | 'unavailable';
 
@@ -51,6 +52,13 @@ export class Metrics {
   readonly eventsIgnored = new Counter({
     name: 'cvm_push_events_ignored_total',
     help: 'Valid events that are not deployable (delete, pull, blob, untagged, ping), by source.',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+
+  readonly eventsInvalid = new Counter({
+    name: 'cvm_push_events_invalid_total',
+    help: 'Events of a delivery that do not have the documented shape (listed in the answer; the valid ones of the delivery are still enqueued), by source.',
     labelNames: ['source'] as const,
     registers: [this.registry],
   });
@@ -123,6 +131,13 @@ export class Metrics {
     name: 'cvm_polls_total',
     help: 'Registry polls of due repo:tags by outcome (unchanged, changed, missing, rate-limited, error).',
     labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deadLetters = new Counter({
+    name: 'cvm_jobs_dead_lettered_total',
+    help: 'Jobs that failed for good after their last attempt (left in the failed set; the leader polls their repo:tag again), by queue.',
+    labelNames: ['queue'] as const,
     registers: [this.registry],
   });
 

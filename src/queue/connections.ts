@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
+import { OutageLog } from '../observability/outage-log.js';
 
 export type { Redis };
 
@@ -28,25 +29,17 @@ function baseOptions(options: ConnectionOptions): RedisOptions {
 }
 
 /**
- * Logs connection errors once per outage instead of once per reconnect attempt, and keeps ioredis
- * from printing "Unhandled error event".
+ * Logs connection errors once per outage instead of once per reconnect attempt (the first error,
+ * then one line with the count and duration when the connection is back), and keeps ioredis from
+ * printing "Unhandled error event".
  */
 function watchHealth(redis: Redis, options: ConnectionOptions): Redis {
-  const log = options.logger.child({ redis: options.name });
-  let down = false;
-  redis.on('error', (error: Error) => {
-    if (down) return;
-    down = true;
-    log.warn(
-      { err: { message: error.message, code: (error as NodeJS.ErrnoException).code } },
-      'redis connection lost',
-    );
+  const outage = new OutageLog(options.logger.child({ redis: options.name }), {
+    failed: 'redis connection lost',
+    recovered: 'redis connection restored',
   });
-  redis.on('ready', () => {
-    if (!down) return;
-    down = false;
-    log.info('redis connection restored');
-  });
+  redis.on('error', (error: Error) => outage.failed(error));
+  redis.on('ready', () => outage.recovered());
   return redis;
 }
 

@@ -25,29 +25,65 @@ export interface PushEventSink {
 const hash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 32);
 
 /**
- * The job id of an event: derived from the source's delivery id, so a redelivered webhook or SQS
- * message maps to the same job (BullMQ ids may not contain `:`). Events without a delivery id get a
- * unique id: without one, "the same delivery" cannot be told from "the same tag pushed again".
+ * The identity of an event: everything that makes two events different (source, kind, registry,
+ * repository, tag, digest and the source's event id). A source's id alone is not enough: CI
+ * pipelines reuse one id for every image they push, and a Distribution envelope may repeat one.
  */
-export function pushEventJobId(event: PushEvent): string {
-  if (event.sourceEventId === undefined) return `${event.source}-${randomUUID()}`;
-  return `${event.source}-${hash(`${event.sourceEventId}\n${event.kind}\n${event.tag}`)}`;
+export function pushEventIdentity(event: PushEvent): string {
+  return JSON.stringify([
+    event.source,
+    event.kind,
+    event.registry,
+    event.repository,
+    event.tag,
+    event.digest ?? '',
+    event.sourceEventId ?? '',
+  ]);
 }
 
 /**
- * The deduplication id of an event with a digest: two sources reporting the same image
- * (registry, repository, tag, digest) while the first job still waits make one job. Once that job
- * ran, the same image may be enqueued again; that is safe because workers re-resolve the tag, and
- * it keeps a tag moved A → B → A within a window from losing its last move.
+ * The job id of an event: a hash of its {@link pushEventIdentity}, so a redelivered webhook or SQS
+ * message maps to the same job (BullMQ ids may not contain `:`). Events without a delivery id get a
+ * unique id: without one, "the same delivery" cannot be told from "the same tag pushed again"
+ * (their redeliveries collapse through {@link pushEventDeduplicationId} instead).
  */
-export function pushEventDeduplicationId(event: PushEvent): string | undefined {
-  if (event.digest === undefined) return undefined;
-  return `${event.kind}-${hash(`${event.registry}/${event.repository}:${event.tag}@${event.digest}`)}`;
+export function pushEventJobId(event: PushEvent): string {
+  if (event.sourceEventId === undefined) return `${event.source}-${randomUUID()}`;
+  return `${event.source}-${hash(pushEventIdentity(event))}`;
+}
+
+/**
+ * How an event collapses with equal ones that have not run yet (BullMQ deduplication; the job id
+ * catches redeliveries of events with ids):
+ *
+ * - With a digest: two sources reporting the same image (registry, repository, tag, digest) while
+ *   the first job still waits or runs make one job. Once that job ran, the same image may be
+ *   enqueued again; that is safe because workers re-resolve the tag, and it keeps a tag moved
+ *   A → B → A within a window from losing its last move.
+ * - Without a digest (Quay, Docker Hub, generic calls without one): the event says only "this tag
+ *   moved", and a job that has not run yet will resolve the tag when it runs, so further reports
+ *   of the tag add nothing while it waits; while it runs, one more is kept to run after it
+ *   (`keepLastIfActive`), so a push during the run is not lost. A Quay redelivery (no id, no
+ *   digest) so adds no job while the first one is pending.
+ */
+export function pushEventDeduplication(event: PushEvent): { id: string; keepLastIfActive?: true } {
+  const image = `${event.registry}/${event.repository}:${event.tag}`;
+  if (event.digest !== undefined)
+    return { id: `${event.kind}-${hash(`${image}@${event.digest}`)}` };
+  return { id: `${event.kind}-tag-${hash(image)}`, keepLastIfActive: true };
 }
 
 /** Redis cannot take events now; the caller answers 503 or leaves the message for later. */
 export class QueueUnavailableError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    /**
+     * False when nothing was sent to Redis (it was down); true when the write was sent but not
+     * confirmed in time, so some or all of it may land. Either way a retry adds no event twice.
+     */
+    readonly mayHaveWritten: boolean,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = 'QueueUnavailableError';
   }
@@ -95,11 +131,12 @@ export class PushEventQueue implements PushEventSink {
     if (events.length === 0) return [];
     // BullMQ waits for a connection that is not ready; a webhook must not.
     if (this.#connection.status !== 'ready')
-      throw new QueueUnavailableError(`redis is ${this.#connection.status}`);
+      throw new QueueUnavailableError(`redis is ${this.#connection.status}`, false);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(
-        () => reject(new QueueUnavailableError(`enqueue took over ${this.#enqueueTimeoutMs} ms`)),
+        () =>
+          reject(new QueueUnavailableError(`enqueue took over ${this.#enqueueTimeoutMs} ms`, true)),
         this.#enqueueTimeoutMs,
       );
     });
@@ -111,35 +148,34 @@ export class PushEventQueue implements PushEventSink {
   }
 
   async #add(events: readonly PushEvent[]): Promise<EnqueueOutcome[]> {
-    const requests = events.map((event) => {
-      const jobId = pushEventJobId(event);
-      const deduplicationId = pushEventDeduplicationId(event);
-      return {
-        name: event.kind,
-        data: event,
-        opts: {
-          ...this.#jobOptions,
-          jobId,
-          ...(deduplicationId ? { deduplication: { id: deduplicationId } } : {}),
-        },
-      };
-    });
+    const requests = events.map((event) => ({
+      name: event.kind,
+      data: event,
+      opts: {
+        ...this.#jobOptions,
+        jobId: pushEventJobId(event),
+        deduplication: pushEventDeduplication(event),
+      },
+    }));
     const jobs = await this.queue.addBulk(requests);
     // BullMQ returns the existing job's id for a deduplicated add, and our own id (with our data)
-    // when the id already existed; the stored timestamp tells the second case apart.
-    return Promise.all(
-      jobs.map(async (job, index) => {
-        const request = requests[index]!;
-        const jobId = job.id ?? request.opts.jobId;
-        if (jobId !== request.opts.jobId) return { event: request.data, jobId, duplicate: true };
-        const stored = await this.queue.getJob(jobId);
-        return {
-          event: request.data,
-          jobId,
-          duplicate: stored !== undefined && stored.timestamp !== job.timestamp,
-        };
-      }),
-    );
+    // when the id already existed; the stored timestamp tells the second case apart. One round
+    // trip for all of them, however many events the delivery holds.
+    const timestamps = this.#connection.pipeline();
+    for (const job of jobs) timestamps.hget(this.queue.toKey(job.id ?? ''), 'timestamp');
+    const stored = (await timestamps.exec()) ?? [];
+    return jobs.map((job, index) => {
+      const request = requests[index]!;
+      const jobId = job.id ?? request.opts.jobId;
+      if (jobId !== request.opts.jobId) return { event: request.data, jobId, duplicate: true };
+      const [error, timestamp] = stored[index] ?? [null, null];
+      if (error) throw error;
+      return {
+        event: request.data,
+        jobId,
+        duplicate: timestamp !== null && Number(timestamp) !== job.timestamp,
+      };
+    });
   }
 
   /**

@@ -1,6 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Runnable } from '../lifecycle/runnable.js';
 import type { Logger } from '../observability/logger.js';
+import { OutageLog } from '../observability/outage-log.js';
 import type { Redis } from './connections.js';
 import { PermanentJobError, RetryLaterError } from './job-errors.js';
 import type { QueueName } from './names.js';
@@ -26,7 +27,19 @@ export interface QueueWorkerOptions<T> {
   drainTimeoutMs?: number;
   logger: Logger;
   process: (data: T, job: JobContext) => Promise<unknown>;
+  /**
+   * Called once when a job failed for good after its last attempt with a transient error (not a
+   * {@link PermanentJobError}): a dead letter. It stays in the failed set, and the caller makes
+   * sure its work is not lost (the leader polls its tag again). Errors it throws are logged.
+   */
+  onExhausted?: (data: T, error: Error) => Promise<void> | void;
 }
+
+/** The job failed on its last attempt, not at once for a permanent reason. */
+const isExhausted = (job: Job, error: Error): boolean =>
+  !(error instanceof UnrecoverableError) &&
+  error.name !== 'UnrecoverableError' &&
+  job.attemptsMade >= (job.opts.attempts ?? 1);
 
 const hasRetryAfter = (error: unknown): error is Error & { retryAfterMs: number } =>
   error instanceof Error && typeof (error as { retryAfterMs?: unknown }).retryAfterMs === 'number';
@@ -42,6 +55,7 @@ export class QueueWorker<T> implements Runnable {
   readonly name: string;
   #worker: Worker<T> | undefined;
   #stopping: Promise<void> | undefined;
+  #onReady: (() => void) | undefined;
 
   constructor(private readonly options: QueueWorkerOptions<T>) {
     this.name = `worker:${options.queue}`;
@@ -57,15 +71,32 @@ export class QueueWorker<T> implements Runnable {
       stalledInterval: this.options.stalledIntervalMs ?? 30_000,
       maxStalledCount: 3,
     });
-    this.#worker.on('error', (error) =>
-      log.warn({ err: { message: error.message } }, 'queue worker error'),
-    );
-    this.#worker.on('failed', (job, error) =>
+    // BullMQ reports every failed reconnect of its blocking connection: logged once per outage,
+    // closed when the shared connection is ready again.
+    const errors = new OutageLog(log, {
+      failed: 'queue worker error',
+      recovered: 'queue worker errors ended',
+    });
+    this.#worker.on('error', (error) => errors.failed(error));
+    this.#onReady = () => errors.recovered();
+    this.options.connection.on('ready', this.#onReady);
+    this.#worker.on('failed', (job, error) => {
       log.warn(
         { jobId: job?.id, attemptsMade: job?.attemptsMade, err: { message: error.message } },
         'job failed',
-      ),
-    );
+      );
+      if (job && isExhausted(job, error) && this.options.onExhausted) {
+        log.warn({ jobId: job.id, attemptsMade: job.attemptsMade }, 'job out of retries');
+        Promise.resolve()
+          .then(() => this.options.onExhausted?.(job.data, error))
+          .catch((failure: unknown) =>
+            log.warn(
+              { jobId: job.id, err: { message: (failure as Error).message } },
+              'dead letter not recorded',
+            ),
+          );
+      }
+    });
     this.#worker.on('stalled', (jobId) => log.warn({ jobId }, 'job stalled; taken over'));
     return Promise.resolve();
   }
@@ -92,6 +123,7 @@ export class QueueWorker<T> implements Runnable {
   }
 
   async #close(): Promise<void> {
+    if (this.#onReady) this.options.connection.off('ready', this.#onReady);
     const worker = this.#worker;
     if (!worker) return;
     let timer: NodeJS.Timeout | undefined;

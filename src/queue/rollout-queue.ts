@@ -50,14 +50,22 @@ export interface RolloutWaker {
  */
 export class RolloutQueue implements RolloutSink, RolloutWaker {
   readonly queue: Queue<RolloutJobData>;
-  readonly #jobOptions: JobsOptions = {
-    attempts: 10,
-    backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
-    removeOnComplete: { age: 86_400, count: 5_000 },
-    removeOnFail: { age: 7 * 86_400 },
-  };
+  readonly #jobOptions: JobsOptions;
 
-  constructor(options: { connection: Redis; prefix: string }) {
+  constructor(options: {
+    connection: Redis;
+    prefix: string;
+    /** Attempts of a step that keeps failing before the job fails (`CVM_ROLLOUT_ATTEMPTS`). Default 10. */
+    attempts?: number;
+    /** First retry delay, doubling each attempt (`CVM_ROLLOUT_BACKOFF_MS`). Default 2000 ms. */
+    backoffMs?: number;
+  }) {
+    this.#jobOptions = {
+      attempts: options.attempts ?? 10,
+      backoff: { type: 'exponential', delay: options.backoffMs ?? 2_000, jitter: 0.5 },
+      removeOnComplete: { age: 86_400, count: 5_000 },
+      removeOnFail: { age: 7 * 86_400 },
+    };
     this.queue = new Queue<RolloutJobData>(QueueName.Rollouts, {
       connection: options.connection,
       prefix: options.prefix,

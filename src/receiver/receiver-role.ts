@@ -41,6 +41,7 @@ export function createReceiverRole(deps: ReceiverRoleDeps): ReceiverRole {
     sink: deps.sink,
     metrics: deps.metrics,
     logger,
+    maxEventsPerDelivery: deps.config.maxEventsPerDelivery,
     ...(deps.pollState ? { pollState: deps.pollState } : {}),
   });
   const sources = webhookSources(deps.config);

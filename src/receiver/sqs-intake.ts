@@ -120,6 +120,7 @@ export class SqsIntake implements Runnable {
     });
     switch (result.status) {
       case 'malformed':
+      case 'too_many':
         return this.#malformed(message, result.message);
       case 'unavailable':
         this.options.metrics.sqsMessages.inc({ outcome: 'unavailable' });

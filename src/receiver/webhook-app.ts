@@ -47,6 +47,9 @@ function parseBody(raw: Buffer, mediaType: string): unknown {
   }
 }
 
+/** `invalid` in an answer only when some event was: each reason names its field. */
+const invalidOf = (invalid: readonly string[]) => (invalid.length > 0 ? { invalid } : {});
+
 function answerFor(result: IngestResult, retryAfterSeconds: number): Answer {
   switch (result.status) {
     case 'accepted': {
@@ -61,18 +64,29 @@ function answerFor(result: IngestResult, retryAfterSeconds: number): Answer {
           })),
           duplicates: result.outcomes.filter((o) => o.duplicate).map((o) => ({ id: o.jobId })),
           ignored: result.ignored,
+          ...invalidOf(result.invalid),
         },
       };
     }
     case 'ignored':
-      return { status: 202, outcome: 'ignored', body: { enqueued: [], ignored: result.ignored } };
+      return {
+        status: 202,
+        outcome: 'ignored',
+        body: { enqueued: [], ignored: result.ignored, ...invalidOf(result.invalid) },
+      };
     case 'malformed':
-      return { status: 400, outcome: 'malformed', body: { error: result.message } };
+      return {
+        status: 400,
+        outcome: 'malformed',
+        body: { error: result.message, ...invalidOf(result.invalid) },
+      };
+    case 'too_many':
+      return { status: 413, outcome: 'too_many_events', body: { error: result.message } };
     case 'unavailable':
       return {
         status: 503,
         outcome: 'unavailable',
-        body: { error: `${result.message}; retry later` },
+        body: { error: result.message },
         headers: { 'retry-after': String(retryAfterSeconds) },
       };
   }
@@ -169,9 +183,9 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
       response: Response,
       _next: NextFunction,
     ) => {
-      const source = bySource.has(String(request.params.source))
-        ? String(request.params.source)
-        : 'unknown';
+      // Route params are gone in an app-level error handler: the source comes from the path.
+      const named = /^\/webhooks\/([^/]+)/.exec(request.path)?.[1] ?? '';
+      const source = bySource.has(named) ? named : 'unknown';
       const started = process.hrtime.bigint();
       if (error.type === 'entity.too.large') {
         return send(response, source, started, {

@@ -3,6 +3,7 @@ import type { ContainerVersionSpec } from '../api/container-version.js';
 import { validateSpec } from '../api/validate.js';
 import type { Runnable } from '../lifecycle/runnable.js';
 import type { Logger } from '../observability/logger.js';
+import { OutageLog } from '../observability/outage-log.js';
 import type { RolloutSink } from '../queue/rollout-queue.js';
 import { digestOfImage } from '../workers/plan-container-patch.js';
 import type {
@@ -53,15 +54,14 @@ export class DriftDetector implements Runnable {
   constructor(private readonly deps: DriftDetectorDeps) {}
 
   start(): Promise<void> {
+    const failures = new OutageLog(this.deps.logger, {
+      failed: 'drift check failed',
+      recovered: 'drift checks work again',
+    });
     this.#timer = setInterval(() => {
       this.#running ??= this.check()
-        .then(() => undefined)
-        .catch((error: unknown) =>
-          this.deps.logger.warn(
-            { err: { message: (error as Error).message } },
-            'drift check failed',
-          ),
-        )
+        .then(() => failures.recovered())
+        .catch((error: unknown) => failures.failed(error))
         .finally(() => (this.#running = undefined));
     }, this.deps.intervalMs);
     return Promise.resolve();

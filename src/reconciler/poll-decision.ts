@@ -22,7 +22,7 @@ export interface PollTarget {
   registry: string;
   repository: string;
   tag: string;
-  /** The smallest positive `pollIntervalSeconds` of the CVs that follow it. */
+  /** The smallest positive `pollIntervalSeconds` of the CVs that follow it; 0 when all are push only. */
   intervalSeconds: number;
   cvs: PollableCv[];
 }
@@ -32,16 +32,21 @@ export const targetKey = (registry: string, repository: string, tag: string) =>
 
 /**
  * Groups CVs by the `repo:tag` they follow. Suspended CVs and `pollIntervalSeconds: 0` (push only)
- * do not make a target poll; a target exists while one CV wants polling.
+ * do not make a target poll; a target exists while one CV wants polling. With `includePushOnly`
+ * (a recovery check of every CV), push-only CVs are grouped too; a target that only they follow
+ * has `intervalSeconds` 0 and is never due by {@link pollDecision}.
  */
-export function pollTargets(cvs: readonly PollableCv[]): PollTarget[] {
+export function pollTargets(
+  cvs: readonly PollableCv[],
+  options: { includePushOnly?: boolean } = {},
+): PollTarget[] {
   const targets = new Map<string, PollTarget>();
   for (const cv of cvs) {
-    if (cv.suspend || cv.pollIntervalSeconds <= 0) continue;
+    if (cv.suspend || (cv.pollIntervalSeconds <= 0 && !options.includePushOnly)) continue;
     const key = targetKey(cv.registry, cv.repository, cv.tag);
     const target = targets.get(key);
     if (target) {
-      target.intervalSeconds = Math.min(target.intervalSeconds, cv.pollIntervalSeconds);
+      target.intervalSeconds = smallestPositive(target.intervalSeconds, cv.pollIntervalSeconds);
       target.cvs.push(cv);
     } else {
       targets.set(key, {
@@ -49,13 +54,16 @@ export function pollTargets(cvs: readonly PollableCv[]): PollTarget[] {
         registry: cv.registry,
         repository: cv.repository,
         tag: cv.tag,
-        intervalSeconds: cv.pollIntervalSeconds,
+        intervalSeconds: Math.max(cv.pollIntervalSeconds, 0),
         cvs: [cv],
       });
     }
   }
   return [...targets.values()];
 }
+
+const smallestPositive = (a: number, b: number) =>
+  a <= 0 ? Math.max(b, 0) : b <= 0 ? a : Math.min(a, b);
 
 /** What every replica knows of a target, from Redis. Times in ms since the epoch. */
 export interface PollState {

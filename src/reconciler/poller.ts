@@ -1,5 +1,6 @@
 import type { Runnable } from '../lifecycle/runnable.js';
 import type { Logger } from '../observability/logger.js';
+import { OutageLog } from '../observability/outage-log.js';
 import type { RolloutSink } from '../queue/rollout-queue.js';
 import { RateLimitedError, type RegistryClient } from '../registry/registry-client.js';
 import {
@@ -18,6 +19,18 @@ export interface PollStateStore {
   claimPoll(target: string, atMs: number, notBeforeMs: number): Promise<boolean>;
   backOff(registry: string, untilMs: number): Promise<void>;
   backoffUntil(): Promise<Map<string, number>>;
+  markEpoch(atMs: number): Promise<'created' | 'present'>;
+  rechecks(): Promise<Map<string, number>>;
+  recheckDone(target: string, nextAtMs?: number): Promise<void>;
+}
+
+type PollOutcome = 'unchanged' | 'changed' | 'missing' | 'rate-limited' | 'error';
+
+/** A target to poll in this tick; `forcedSinceMs` when the poll is owed (sweep or recheck). */
+interface DuePoll {
+  target: PollTarget;
+  dueAtMs: number;
+  forcedSinceMs: number | undefined;
 }
 
 export interface PollerDeps {
@@ -29,13 +42,15 @@ export interface PollerDeps {
   logger: Logger;
   tickMs: number;
   maxPollsPerTick: number;
+  /**
+   * How long after a recovery poll or a recheck failed (the registry still down) it is tried
+   * again. Default 60 000 ms.
+   */
+  recheckDelayMs?: number;
   now?: () => number;
   /** Stable jitter per target in [0, 1); default a hash of the target key. */
   jitter?: (key: string) => number;
-  onPoll?: (
-    target: PollTarget,
-    outcome: 'unchanged' | 'changed' | 'missing' | 'rate-limited' | 'error',
-  ) => void;
+  onPoll?: (target: PollTarget, outcome: PollOutcome) => void;
 }
 
 const hashJitter = (key: string) => {
@@ -45,28 +60,42 @@ const hashJitter = (key: string) => {
 };
 
 /**
- * The fallback poll (DESIGN §5). Each tick it groups CVs by `repo:tag`, reads when each target last
- * heard from its registry (one Redis round trip for all), and polls only the due ones: one HEAD per
- * target however many CVs follow it, at most `maxPollsPerTick` per tick, none for a registry backing
- * off after a 429 (shared through Redis). A poll that finds a digest some CV does not run yet
- * enqueues the same rollout a push would.
+ * The fallback poll (DESIGN §5), and the recovery check (ADR 0008). Each tick it groups CVs by
+ * `repo:tag`, reads when each target last heard from its registry (one Redis round trip for all),
+ * and polls only the due ones: one HEAD per target however many CVs follow it, at most
+ * `maxPollsPerTick` per tick, none for a registry backing off after a 429 (shared through Redis).
+ * A poll that finds a digest some CV does not run yet enqueues the same rollout a push would.
+ *
+ * Forced polls, push-only CVs included, come first in the same budget: a sweep of every target
+ * when this leader starts and whenever the epoch marker is missing (Redis lost its data, and with
+ * it waiting jobs), and the rechecks the workers record for a push whose retries ran out. A forced
+ * poll that fails becomes a recheck `recheckDelayMs` later, so no outage ends with a CV silently
+ * behind its tag.
  */
 export class Poller implements Runnable {
   readonly name = 'poller';
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
+  /** Why the next tick sweeps every target, if it does. */
+  #sweepReason: string | undefined;
+  /** The targets a sweep has yet to poll, and when the sweep began. */
+  #sweep: { sinceMs: number; keys: Set<string> } | undefined;
 
   constructor(private readonly deps: PollerDeps) {}
 
   start(): Promise<void> {
     this.#stopped = false;
+    this.#sweepReason = 'leader started';
+    // A tick fails every tickMs while Redis is down: one line when it starts, one when it ends.
+    const failures = new OutageLog(this.deps.logger, {
+      failed: 'poll tick failed',
+      recovered: 'poll ticks work again',
+    });
     this.#timer = setInterval(() => {
       this.#running ??= this.tick()
-        .then(() => undefined)
-        .catch((error: unknown) =>
-          this.deps.logger.warn({ err: { message: (error as Error).message } }, 'poll tick failed'),
-        )
+        .then(() => failures.recovered())
+        .catch((error: unknown) => failures.failed(error))
         .finally(() => (this.#running = undefined));
     }, this.deps.tickMs);
     return Promise.resolve();
@@ -81,39 +110,84 @@ export class Poller implements Runnable {
   /** One pass; returns the targets polled. Exposed for tests. */
   async tick(): Promise<PollTarget[]> {
     const now = (this.deps.now ?? Date.now)();
-    const targets = pollTargets(this.deps.cvs());
+    if ((await this.deps.state.markEpoch(now)) === 'created')
+      this.#sweepReason ??= 'redis lost its data (the epoch marker was missing)';
+    const targets = pollTargets(this.deps.cvs(), { includePushOnly: true });
+    if (this.#sweepReason !== undefined) {
+      this.#sweep = { sinceMs: now, keys: new Set(targets.map((t) => t.key)) };
+      this.deps.logger.info(
+        { reason: this.#sweepReason, targets: targets.length },
+        'checking every ContainerVersion against its registry',
+      );
+      this.#sweepReason = undefined;
+    }
     if (targets.length === 0) return [];
-    const [states, backoff] = await Promise.all([
-      this.deps.state.read(targets.map((t) => t.key)),
+    const polling = targets.filter((t) => t.intervalSeconds > 0);
+    const [states, backoff, rechecks] = await Promise.all([
+      this.deps.state.read(polling.map((t) => t.key)),
       this.deps.state.backoffUntil(),
+      this.deps.state.rechecks(),
     ]);
     const jitter = this.deps.jitter ?? hashJitter;
     const due = targets
-      .map((target) => ({
-        target,
-        decision: pollDecision(target, states.get(target.key) ?? {}, now, {
+      .flatMap((target): DuePoll[] => {
+        const backoffUntilMs = backoff.get(target.registry) ?? 0;
+        const forcedSinceMs = this.#forcedSince(target.key, rechecks, now);
+        if (forcedSinceMs !== undefined)
+          return backoffUntilMs > now ? [] : [{ target, dueAtMs: forcedSinceMs, forcedSinceMs }];
+        if (target.intervalSeconds <= 0) return [];
+        const decision = pollDecision(target, states.get(target.key) ?? {}, now, {
           jitter: jitter(target.key),
-          backoffUntilMs: backoff.get(target.registry) ?? 0,
-        }),
-      }))
-      .filter((d) => d.decision.due)
-      .sort((a, b) => a.decision.dueAtMs - b.decision.dueAtMs)
+          backoffUntilMs,
+        });
+        return decision.due ? [{ target, dueAtMs: decision.dueAtMs, forcedSinceMs }] : [];
+      })
+      .sort((a, b) => a.dueAtMs - b.dueAtMs)
       .slice(0, this.deps.maxPollsPerTick);
     const polled: PollTarget[] = [];
-    for (const { target } of due) {
+    for (const { target, forcedSinceMs } of due) {
       if (this.#stopped) break;
-      // The claim fails when another replica (a former leader) polled it within the interval.
-      if (
-        !(await this.deps.state.claimPoll(target.key, now, now - target.intervalSeconds * 1000 + 1))
-      )
+      // The claim fails when another replica (a former leader) polled it within the interval, or,
+      // for a forced poll, since it was asked for.
+      const notBeforeMs = forcedSinceMs ?? now - target.intervalSeconds * 1000 + 1;
+      if (!(await this.deps.state.claimPoll(target.key, now, notBeforeMs))) {
+        if (forcedSinceMs !== undefined) await this.#forcedDone(target.key, rechecks, 'polled');
         continue;
+      }
       polled.push(target);
-      await this.#poll(target, now);
+      const outcome = await this.#poll(target, now);
+      if (forcedSinceMs !== undefined)
+        await this.#forcedDone(
+          target.key,
+          rechecks,
+          outcome === 'error' || outcome === 'rate-limited'
+            ? now + (this.deps.recheckDelayMs ?? 60_000)
+            : 'polled',
+        );
     }
+    if (this.#sweep?.keys.size === 0) this.#sweep = undefined;
     return polled;
   }
 
-  async #poll(target: PollTarget, now: number): Promise<void> {
+  /** Since when a poll of the target is owed (sweep or recheck), if one is owed now. */
+  #forcedSince(key: string, rechecks: Map<string, number>, now: number): number | undefined {
+    const recheckAtMs = rechecks.get(key);
+    if (this.#sweep?.keys.has(key)) return Math.min(this.#sweep.sinceMs, recheckAtMs ?? Infinity);
+    return recheckAtMs !== undefined && recheckAtMs <= now ? recheckAtMs : undefined;
+  }
+
+  /** A forced poll happened (`polled`), or failed and is owed again at the given time. */
+  async #forcedDone(
+    key: string,
+    rechecks: Map<string, number>,
+    next: 'polled' | number,
+  ): Promise<void> {
+    this.#sweep?.keys.delete(key);
+    if (next !== 'polled') await this.deps.state.recheckDone(key, next);
+    else if (rechecks.has(key)) await this.deps.state.recheckDone(key);
+  }
+
+  async #poll(target: PollTarget, now: number): Promise<PollOutcome> {
     const log = this.deps.logger.child({ target: target.key });
     try {
       const resolved = await this.deps.registries
@@ -122,10 +196,11 @@ export class Poller implements Runnable {
       if (!resolved) {
         this.deps.onPoll?.(target, 'missing');
         log.info('polled tag does not exist');
-        return;
+        return 'missing';
       }
       const behind = cvsBehind(target, resolved.digest);
-      this.deps.onPoll?.(target, behind.length > 0 ? 'changed' : 'unchanged');
+      const outcome = behind.length > 0 ? 'changed' : 'unchanged';
+      this.deps.onPoll?.(target, outcome);
       for (const cv of behind) {
         await this.deps.rollouts.enqueue({
           namespace: cv.namespace,
@@ -141,6 +216,7 @@ export class Poller implements Runnable {
       }
       if (behind.length > 0)
         log.info({ digest: resolved.digest, rollouts: behind.length }, 'poll found a new digest');
+      return outcome;
     } catch (error) {
       if (error instanceof RateLimitedError) {
         this.deps.onPoll?.(target, 'rate-limited');
@@ -149,10 +225,11 @@ export class Poller implements Runnable {
           { registry: target.registry, retryAfterMs: error.retryAfterMs },
           'registry rate-limited polling; backing off',
         );
-        return;
+        return 'rate-limited';
       }
       this.deps.onPoll?.(target, 'error');
       log.warn({ err: { message: (error as Error).message } }, 'poll failed');
+      return 'error';
     }
   }
 }

@@ -74,6 +74,7 @@ export function createReconcilerRole(deps: ReconcilerRoleDeps): {
         logger,
         tickMs: config.pollTickMs,
         maxPollsPerTick: config.pollMaxPerTick,
+        recheckDelayMs: config.recheckSeconds * 1000,
         onPoll: (_target, outcome) => metrics.polls.inc({ outcome }),
       }),
     );

@@ -19,7 +19,7 @@ import type {
 } from './ports.js';
 import type { RunOutcome } from './rollout-facts.js';
 import { RolloutRun, StillBlockedError } from './rollout-run.js';
-import { reportStepFailed } from './run-status.js';
+import { reportStepFailed, stepFailure } from './run-status.js';
 
 /** What the runner reports to metrics. */
 export interface RolloutObserver {
@@ -110,9 +110,9 @@ export class RolloutRunner {
    * meanwhile.
    */
   async #stepFailed(cv: StoredContainerVersion, error: unknown, log: Logger): Promise<void> {
-    const message = `a step failed and is retried: ${error instanceof Error ? error.message : String(error)}`;
-    log.warn({ err: { message } }, 'rollout step failed');
-    await reportStepFailed(this.deps, cv, message);
+    const failure = stepFailure(error);
+    log.warn({ reason: failure.reason, err: { message: failure.message } }, 'rollout step failed');
+    await reportStepFailed(this.deps, cv, failure);
   }
 }
 

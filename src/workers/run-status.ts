@@ -2,6 +2,7 @@ import type { ContainerVersionStatus } from '../api/container-version.js';
 import { ConditionType, Reason, type ConditionUpdate } from '../api/conditions.js';
 import type { RolloutJobData } from '../queue/rollout-queue.js';
 import { cvReference, writeStatus, type StatusDeps } from './cv-status.js';
+import { RegistryError } from '../registry/registry-client.js';
 import type { StoredContainerVersion } from './ports.js';
 
 /**
@@ -62,18 +63,35 @@ export class RunStatus {
 /** The CV still says a step failed: the next write that succeeds says what happens now. */
 export const afterStepFailed = (cv: StoredContainerVersion): boolean =>
   cv.status?.conditions?.some(
-    (c) => c.type === ConditionType.Progressing && c.reason === Reason.StepFailed,
+    (c) =>
+      c.type === ConditionType.Progressing &&
+      (c.reason === Reason.StepFailed || c.reason === Reason.RegistryUnavailable),
   ) ?? false;
 
 /**
- * Says on the CV that a step failed and is retried (Progressing=Unknown, StepFailed, and a
- * Warning Event), best effort: the API server may be what failed. A CV read without status (or
- * not read at all) gets the Event only, since its conditions cannot be merged.
+ * Why a step failed, as the CV says it: `RegistryUnavailable` when the registry could not be
+ * reached or answered 5xx (the rollout waits for it, retried with backoff), `StepFailed` otherwise.
+ */
+export function stepFailure(error: unknown): { reason: Reason; message: string } {
+  const detail = error instanceof Error ? error.message : String(error);
+  if (error instanceof RegistryError && error.transient)
+    return {
+      reason: Reason.RegistryUnavailable,
+      message: `the registry is unavailable; the rollout waits for it and is retried: ${detail}`,
+    };
+  return { reason: Reason.StepFailed, message: `a step failed and is retried: ${detail}` };
+}
+
+/**
+ * Says on the CV that a step failed and is retried (Progressing=Unknown with the reason of
+ * {@link stepFailure}, and a Warning Event), best effort: the API server may be what failed. A CV
+ * read without status (or not read at all) gets the Event only, since its conditions cannot be
+ * merged.
  */
 export async function reportStepFailed(
   deps: StatusDeps,
   cv: StoredContainerVersion,
-  message: string,
+  failure: { reason: Reason; message: string },
 ): Promise<void> {
   try {
     if (cv.status)
@@ -81,12 +99,12 @@ export async function reportStepFailed(
         {
           type: ConditionType.Progressing,
           status: 'Unknown',
-          reason: Reason.StepFailed,
-          message,
+          reason: failure.reason,
+          message: failure.message,
           observedGeneration: cv.metadata.generation,
         },
       ]);
-    await deps.events.record(cvReference(cv), 'Warning', Reason.StepFailed, message);
+    await deps.events.record(cvReference(cv), 'Warning', failure.reason, failure.message);
   } catch {
     // The API server is what failed; the job's retry is the record that matters.
   }

@@ -10,6 +10,8 @@ import { QueueName } from '../queue/names.js';
 import { QueueWorker } from '../queue/queue-worker.js';
 import type { RolloutJobData, RolloutSink, RolloutWaker } from '../queue/rollout-queue.js';
 import type { RegistryClient } from '../registry/registry-client.js';
+import { targetKey } from '../reconciler/poll-decision.js';
+import { toPollable } from '../reconciler/pollable.js';
 import type {
   ContainerVersionIndex,
   ContainerVersionStore,
@@ -57,6 +59,11 @@ export interface WorkerRoleDeps {
   workerConnection: Redis;
   /** Where routing puts rollouts and watch events wake them; the caller owns (and closes) the queue. */
   rollouts: RolloutSink & RolloutWaker;
+  /**
+   * Where a job out of retries (a dead letter) asks the leader to poll its `repo:tag` once more
+   * (`RedisPollState`), so a push that waited out a long registry outage is not lost for good.
+   */
+  rechecks?: { recheckLater(target: string, atMs: number): Promise<void> };
   cosignPublicKey?: string;
   /** Canary analysis (Prometheus); default: Prometheus' HTTP API. */
   metricChecks?: MetricChecks;
@@ -103,6 +110,13 @@ export function createWorkerRole(deps: WorkerRoleDeps): WorkerRole {
     },
   });
   const route = new RouteProcessor({ index: deps.kube.index, rollouts, logger });
+  const recheckMs = config.recheckSeconds * 1000;
+  const deadLetter = async (queue: string, target: string | undefined) => {
+    metrics.deadLetters.inc({ queue });
+    if (target === undefined || !deps.rechecks) return;
+    await deps.rechecks.recheckLater(target, now().getTime() + recheckMs);
+    logger.warn({ queue, target, recheckSeconds: config.recheckSeconds }, 'tag polled again later');
+  };
   const common = {
     connection: deps.workerConnection,
     prefix: config.queuePrefix,
@@ -119,12 +133,24 @@ export function createWorkerRole(deps: WorkerRoleDeps): WorkerRole {
       metrics.rollouts.inc({ result });
       return { result };
     },
+    onExhausted: (data) => {
+      const cv = deps.kube.index
+        .list()
+        .find((c) => c.metadata.namespace === data.namespace && c.metadata.name === data.name);
+      const followed = cv ? toPollable(cv) : undefined;
+      return deadLetter(
+        QueueName.Rollouts,
+        followed && targetKey(followed.registry, followed.repository, followed.tag),
+      );
+    },
   });
   const routeWorker = new QueueWorker<PushEvent>({
     ...common,
     queue: QueueName.PushEvents,
     concurrency: config.routeConcurrency,
     process: (event) => route.process(event),
+    onExhausted: (event) =>
+      deadLetter(QueueName.PushEvents, targetKey(event.registry, event.repository, event.tag)),
   });
   const routeAfterSync: Runnable = {
     name: routeWorker.name,

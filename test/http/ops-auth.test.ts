@@ -49,6 +49,18 @@ describe('the ops port with CVM_OPS_TOKEN set', () => {
     expect(response.text).not.toContain('cvm_webhook_requests_total');
   });
 
+  it('asks for the token on every method of /metrics, OPTIONS included', async () => {
+    for (const method of ['options', 'post', 'put', 'delete'] as const) {
+      const response = await request(app(TOKEN))[method]('/metrics');
+      expect({ method, status: response.status }).toEqual({ method, status: 401 });
+    }
+    const allowed = await request(app(TOKEN))
+      .options('/metrics')
+      .set('authorization', `Bearer ${TOKEN}`);
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.allow).toBe('GET, HEAD');
+  });
+
   it('serves /metrics to a scraper with the bearer token', async () => {
     const response = await request(app(TOKEN))
       .get('/metrics')

@@ -208,4 +208,49 @@ describe('ECR → EventBridge → SQS → push-events (CloudFormation stack depl
       await parts.close();
     }
   });
+
+  it('an ECR scan naming more tags than CVM_MAX_EVENTS_PER_DELIVERY is left for the dead-letter queue with the reason, and enqueues nothing', async () => {
+    await sqs.send(new PurgeQueueCommand({ QueueUrl: deadLetterQueueUrl }));
+    const parts = await receiverParts(undefined, { ingestOptions: { maxEventsPerDelivery: 2 } });
+    const intake = intakeFor(parts);
+    try {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: JSON.stringify({
+            version: '0',
+            id: '85fc3613-e913-7fc4-a80c-a3753e4aa9ae',
+            'detail-type': 'ECR Image Scan',
+            source: 'aws.ecr',
+            account: '123456789012',
+            time: '2019-10-29T02:36:48Z',
+            region: 'us-east-1',
+            resources: [],
+            detail: {
+              'scan-status': 'COMPLETE',
+              'repository-name': 'team/api',
+              'image-digest': DIGEST,
+              'image-tags': ['a', 'b', 'c'],
+            },
+          }),
+        }),
+      );
+      await intake.start();
+      await waitFor(
+        async () => (await messagesIn(deadLetterQueueUrl)) === 1,
+        'the message in the dead-letter queue',
+        { timeoutMs: 20_000 },
+      );
+      expect(await parts.jobs()).toHaveLength(0);
+      const logged = parts.logs.filter(
+        (l) => l.msg === 'sqs message is malformed; left for the dead-letter queue',
+      );
+      expect(logged.map((l) => l.reason)).toEqual([
+        'the delivery holds 3 events; at most 2 are taken per delivery (CVM_MAX_EVENTS_PER_DELIVERY)',
+      ]);
+    } finally {
+      await intake.stop();
+      await parts.close();
+    }
+  });
 });

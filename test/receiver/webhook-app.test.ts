@@ -7,7 +7,8 @@ import type { PushSource } from '../../src/events/push-event.js';
 import { webhookSources } from '../../src/receiver/sources.js';
 import { createWebhookApp } from '../../src/receiver/webhook-app.js';
 import { freePort } from '../support/redis-server.js';
-import { receiverParts } from '../support/receiver-parts.js';
+import { MACHINE_REDIS_URL, receiverParts } from '../support/receiver-parts.js';
+import { waitFor } from '../support/wait-for.js';
 
 const S1 = 'first-secret-0123456789';
 const S2 = 'second-secret-0123456789';
@@ -35,8 +36,6 @@ interface SourceCase {
   headers: (body: string, secret: string) => Record<string, string>;
   accepted: { fixture: string; image: string; extraHeaders?: Record<string, string> };
   ignored: { fixture: string; reason: RegExp; extraHeaders?: Record<string, string> };
-  /** The same delivery twice makes one job (false where the source carries no id and no digest). */
-  collapsesDuplicates: boolean;
   malformed: { body: string; field: string };
   contentType?: string;
 }
@@ -52,7 +51,6 @@ const cases: SourceCase[] = [
       image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api:1.4.2',
     },
     ignored: { fixture: 'delete-documented', reason: /delete/i },
-    collapsesDuplicates: true,
     malformed: {
       body: '{"version":"0","detail-type":"ECR Image Action","source":"aws.ecr","id":"x","region":"us-east-1","account":"123456789012","detail":{"action-type":"PUSH","result":"SUCCESS","image-tag":"a"}}',
       field: 'detail.repository-name',
@@ -64,7 +62,6 @@ const cases: SourceCase[] = [
     headers: () => json,
     accepted: { fixture: 'org-repo', image: 'docker.io/acme/api:1.4.2' },
     ignored: { fixture: 'org-repo', reason: /.*/ }, // replaced below: Docker Hub has nothing to ignore
-    collapsesDuplicates: true,
     malformed: { body: '{"push_data":{"tag":"1"},"repository":{}}', field: 'repository.repo_name' },
   },
   {
@@ -73,7 +70,6 @@ const cases: SourceCase[] = [
     headers: () => json,
     accepted: { fixture: 'documented', image: 'quay.io/dgangaia/test:latest' },
     ignored: { fixture: 'empty-tags', reason: /tag/i },
-    collapsesDuplicates: false,
     malformed: { body: '{"updated_tags":["a"]}', field: 'docker_url' },
   },
   {
@@ -90,7 +86,6 @@ const cases: SourceCase[] = [
       extraHeaders: { 'x-github-event': 'package' },
     },
     ignored: { fixture: 'ping', reason: /ping/i, extraHeaders: { 'x-github-event': 'ping' } },
-    collapsesDuplicates: true,
     malformed: { body: '{"action":"published"}', field: 'package' },
   },
   {
@@ -99,7 +94,6 @@ const cases: SourceCase[] = [
     headers: (_b, secret) => ({ ...json, authorization: `Bearer ${secret}` }),
     accepted: { fixture: 'cloudevents-two-tags', image: '' },
     ignored: { fixture: 'default-pull', reason: /PULL_ARTIFACT|pull/i },
-    collapsesDuplicates: true,
     malformed: {
       body: '{"type":"PUSH_ARTIFACT","occur_at":1,"event_data":{}}',
       field: 'event_data',
@@ -111,7 +105,6 @@ const cases: SourceCase[] = [
     headers: (_b, secret) => ({ ...json, authorization: `Bearer ${secret}` }),
     accepted: { fixture: 'push-documented', image: 'myregistry.azurecr.io/hello-world:v1' },
     ignored: { fixture: 'ping', reason: /ping/i },
-    collapsesDuplicates: true,
     malformed: {
       body: '{"id":"1","action":"push","target":{"tag":"v1"},"request":{"host":"r.azurecr.io"}}',
       field: 'target.',
@@ -126,7 +119,6 @@ const cases: SourceCase[] = [
       image: 'us-east1-docker.pkg.dev/my-project/my-repo/hello-world:1.1',
     },
     ignored: { fixture: 'delete-tag', reason: /delete/i },
-    collapsesDuplicates: true,
     malformed: {
       body: '{"message":{"data":"!!!not base64!!!","messageId":"1"}}',
       field: 'message.data',
@@ -141,7 +133,6 @@ const cases: SourceCase[] = [
     }),
     accepted: { fixture: 'image-push-with-blobs', image: 'registry.example.com/team/api:1.4.2' },
     ignored: { fixture: 'pull', reason: /pull/i },
-    collapsesDuplicates: true,
     malformed: { body: '{"events":[{"id":"1","action":"push"}]}', field: 'events[0]' },
   },
   {
@@ -150,7 +141,6 @@ const cases: SourceCase[] = [
     headers: (body, secret) => ({ ...json, 'x-cvm-signature-256': sign(body, secret) }),
     accepted: { fixture: 'tag-and-digest', image: '' },
     ignored: { fixture: 'tag-and-digest', reason: /.*/ },
-    collapsesDuplicates: true,
     malformed: { body: '{"image":"Not A Ref"}', field: 'image' },
   },
 ];
@@ -199,27 +189,17 @@ describe.each(cases)('POST /webhooks/$source', (c) => {
       );
   });
 
-  it(
-    c.collapsesDuplicates
-      ? 'the same delivery twice makes one job'
-      : 'without an id or digest, a repeated delivery is enqueued again (workers re-resolve)',
-    async () => {
-      const body = accepted();
-      const first = await post(c, body, S1, c.accepted.extraHeaders);
-      const second = await post(c, body, S1, c.accepted.extraHeaders);
-      expect(second.status).toBe(202);
-      const jobs = await parts.jobs();
-      if (c.collapsesDuplicates) {
-        expect(second.body.enqueued).toEqual([]);
-        expect(second.body.duplicates.map((d: { id: string }) => d.id).sort()).toEqual(
-          first.body.enqueued.map((e: { id: string }) => e.id).sort(),
-        );
-        expect(jobs).toHaveLength(first.body.enqueued.length);
-      } else {
-        expect(jobs).toHaveLength(2 * first.body.enqueued.length);
-      }
-    },
-  );
+  it('the same delivery twice makes one job (by its id, or while the first job waits)', async () => {
+    const body = accepted();
+    const first = await post(c, body, S1, c.accepted.extraHeaders);
+    const second = await post(c, body, S1, c.accepted.extraHeaders);
+    expect(second.status).toBe(202);
+    expect(second.body.enqueued).toEqual([]);
+    expect(second.body.duplicates.map((d: { id: string }) => d.id).sort()).toEqual(
+      first.body.enqueued.map((e: { id: string }) => e.id).sort(),
+    );
+    expect(await parts.jobs()).toHaveLength(first.body.enqueued.length);
+  });
 
   it('a rotated second secret works as well as the first', async () => {
     if (!['ecr', 'ghcr'].includes(c.source)) return expect(config.ecrApiKeys).toHaveLength(2);
@@ -287,6 +267,106 @@ describe('webhook receiver', () => {
     expect(await parts.jobs()).toHaveLength(1);
   });
 
+  it('two images that share a CI event id and tag are two jobs (registry and repository are part of the identity)', async () => {
+    const digest = 'sha256:1bc04b5291c26a46d918139138b992d2de976d6851d0893b0476b85bfbdfc6e6';
+    const api = JSON.stringify({ image: 'ghcr.io/acme/api:abc123', digest, id: 'pipeline-7' });
+    const worker = JSON.stringify({
+      image: 'ghcr.io/acme/worker:abc123',
+      digest,
+      id: 'pipeline-7',
+    });
+    const other = JSON.stringify({ image: 'quay.io/acme/api:abc123', digest, id: 'pipeline-7' });
+    for (const body of [api, worker, other]) {
+      const response = await post(generic, body);
+      expect(response.status).toBe(202);
+      expect(response.body.enqueued).toHaveLength(1);
+    }
+    const jobs = await parts.jobs();
+    expect(jobs.map((j) => `${j.data.registry}/${j.data.repository}`).sort()).toEqual([
+      'ghcr.io/acme/api',
+      'ghcr.io/acme/worker',
+      'quay.io/acme/api',
+    ]);
+    expect((await post(generic, worker)).body.duplicates).toHaveLength(1);
+    expect(await parts.jobs()).toHaveLength(3);
+  });
+
+  it('a Distribution envelope that reuses one event id for two repositories enqueues both', async () => {
+    const envelope = JSON.parse(fixture('distribution', 'manifest-push-documented')) as {
+      events: { target: { repository: string; digest: string } }[];
+    };
+    const second = structuredClone(envelope.events[0]!);
+    second.target.repository = 'team/worker';
+    second.target.digest =
+      'sha256:5861314d7fccb39c2192173240eab44fa35ca66426201ca2acd0630a6258dd51';
+    envelope.events.push(second);
+    const body = JSON.stringify(envelope);
+    const response = await post(distribution, body);
+    expect(response.status).toBe(202);
+    expect(response.body.enqueued.map((e: { image: string }) => e.image).sort()).toEqual([
+      'registry.example.com/team/api:1.4.2',
+      'registry.example.com/team/worker:1.4.2',
+    ]);
+    expect(await parts.jobs()).toHaveLength(2);
+    expect((await post(distribution, body)).body.enqueued).toEqual([]);
+    expect(await parts.jobs()).toHaveLength(2);
+  });
+
+  it('a Distribution envelope with one bad event enqueues the valid ones and lists the bad one in the 202', async () => {
+    const envelope = JSON.parse(fixture('distribution', 'manifest-push-documented')) as {
+      events: { target: { repository: string; digest: string } }[];
+    };
+    const bad = structuredClone(envelope.events[0]!);
+    bad.target.repository = 'team/worker';
+    bad.target.digest = `sha512:${'a'.repeat(128)}`;
+    envelope.events.unshift(bad);
+    const invalidBefore = await parts.metric('cvm_push_events_invalid_total', {
+      source: 'distribution',
+    });
+    const response = await post(distribution, JSON.stringify(envelope));
+    expect(response.status).toBe(202);
+    expect(response.body.enqueued.map((e: { image: string }) => e.image)).toEqual([
+      'registry.example.com/team/api:1.4.2',
+    ]);
+    expect(response.body.invalid).toEqual([
+      expect.stringMatching(/^events\[0\]\.target\.digest: expected a digest sha256:/),
+    ]);
+    expect(await parts.jobs()).toHaveLength(1);
+    expect(await parts.metric('cvm_push_events_invalid_total', { source: 'distribution' })).toBe(
+      invalidBefore + 1,
+    );
+  });
+
+  it('a Harbor delivery with one bad resource enqueues the others', async () => {
+    const harbor = cases.find((c) => c.source === 'harbor')!;
+    const body = JSON.parse(fixture('harbor', 'cloudevents-two-tags')) as {
+      data: { resources: { digest: string }[] };
+    };
+    body.data.resources[1]!.digest = 'sha256:short';
+    const response = await post(harbor, JSON.stringify(body));
+    expect(response.status).toBe(202);
+    expect(response.body.enqueued.map((e: { image: string }) => e.image)).toEqual([
+      'harbor.example.com/team/api:1.4.2',
+    ]);
+    expect(response.body.invalid).toEqual([
+      expect.stringMatching(/^data\.resources\[1\]\.digest: /),
+    ]);
+  });
+
+  it('a delivery in which nothing is valid is a 400 that lists every reason', async () => {
+    const envelope = JSON.parse(fixture('distribution', 'manifest-push-documented')) as {
+      events: { target: { digest: string } }[];
+    };
+    envelope.events[0]!.target.digest = 'sha512:x';
+    envelope.events.push(structuredClone(envelope.events[0]!));
+    const response = await post(distribution, JSON.stringify(envelope));
+    expect(response.status).toBe(400);
+    expect(response.body.error).toContain('events[0].target.digest');
+    expect(response.body.invalid).toHaveLength(2);
+    expect(response.body.invalid[1]).toContain('events[1].target.digest');
+    expect(await parts.jobs()).toHaveLength(0);
+  });
+
   it('answers 404 for an unknown source and for a source without secrets', async () => {
     const disabled = createWebhookApp({
       sources: webhookSources(loadConfig({})),
@@ -305,6 +385,12 @@ describe('webhook receiver', () => {
     const response = await post(generic, body);
     expect(response.status).toBe(413);
     expect(response.body.error).toBe('body larger than 4096 bytes');
+    expect(
+      await parts.metric('cvm_webhook_requests_total', { source: 'generic', outcome: 'too_large' }),
+    ).toBe(1);
+    expect(
+      await parts.metric('cvm_webhook_requests_total', { source: 'unknown', outcome: 'too_large' }),
+    ).toBe(0);
   });
 
   it('answers 415 for a content type the source does not send', async () => {
@@ -367,8 +453,94 @@ describe('webhook receiver with Redis unreachable', () => {
       expect(response.status).toBe(503);
       expect(response.headers['retry-after']).toBe('5');
       expect(response.body.error).toMatch(/unavailable/);
+      for (let i = 0; i < 5; i += 1) {
+        const again = await request(unavailable)
+          .post(distribution.path(S1))
+          .set(distribution.headers(body, S1))
+          .send(body);
+        expect(again.status).toBe(503);
+      }
+      // Six refused deliveries during one outage: one line, not one per delivery.
+      expect(down.logs.filter((l) => l.msg === 'enqueue failed')).toHaveLength(1);
     } finally {
       await down.close();
+    }
+  });
+});
+
+describe('webhook receiver, large and retried deliveries', () => {
+  const quay = cases.find((c) => c.source === 'quay')!;
+  const quayPush = (tags: number) =>
+    JSON.stringify({
+      repository: 'acme/api',
+      namespace: 'acme',
+      name: 'api',
+      docker_url: 'quay.io/acme/api',
+      homepage: 'https://quay.io/repository/acme/api',
+      updated_tags: Array.from({ length: tags }, (_, i) => `t${i}`),
+    });
+  const appOf = (ingest: typeof parts.ingest, metrics: typeof parts.metrics) =>
+    createWebhookApp({
+      sources: webhookSources(config),
+      ingest,
+      metrics,
+      bodyLimitBytes: 1_048_576,
+    });
+
+  it('a Quay push of 10,000 tags is refused with 413 naming the cap, and writes nothing', async () => {
+    const response = await request(appOf(parts.ingest, parts.metrics))
+      .post(quay.path(S1))
+      .set(quay.headers('', S1))
+      .send(quayPush(10_000));
+    expect(response.status).toBe(413);
+    expect(response.body.error).toBe(
+      'the delivery holds 10000 events; at most 1000 are taken per delivery (CVM_MAX_EVENTS_PER_DELIVERY)',
+    );
+    expect(await parts.jobs()).toHaveLength(0);
+    expect(
+      await parts.metric('cvm_webhook_requests_total', {
+        source: 'quay',
+        outcome: 'too_many_events',
+      }),
+    ).toBe(1);
+  });
+
+  it('a delivery at the cap is enqueued whole', async () => {
+    const response = await request(appOf(parts.ingest, parts.metrics))
+      .post(quay.path(S1))
+      .set(quay.headers('', S1))
+      .send(quayPush(1_000));
+    expect(response.status).toBe(202);
+    expect(response.body.enqueued).toHaveLength(1_000);
+    expect(await parts.jobs()).toHaveLength(1_000);
+  });
+
+  it('a Quay delivery answered 503 and then redelivered twice ends as one job per tag', async () => {
+    // An enqueue that cannot be confirmed in time: the 503 comes while the write may still land.
+    const slow = await receiverParts(MACHINE_REDIS_URL, { queueOptions: { enqueueTimeoutMs: 1 } });
+    const later = await receiverParts(MACHINE_REDIS_URL, { prefix: slow.prefix });
+    try {
+      const body = quayPush(300);
+      const deliver = (app: ReturnType<typeof appOf>) =>
+        request(app).post(quay.path(S1)).set(quay.headers(body, S1)).send(body);
+      const first = await deliver(appOf(slow.ingest, slow.metrics));
+      expect(first.status).toBe(503);
+      expect(first.body.error).toMatch(/retry/);
+      await waitFor(
+        async () => (await later.jobs()).length === 300,
+        'the write the 503 did not wait for',
+        { timeoutMs: 10_000 },
+      );
+      for (let i = 0; i < 2; i += 1) {
+        const again = await deliver(appOf(later.ingest, later.metrics));
+        expect(again.status).toBe(202);
+        expect(again.body.enqueued).toEqual([]);
+        expect(again.body.duplicates).toHaveLength(300);
+      }
+      expect(await later.jobs()).toHaveLength(300);
+    } finally {
+      await later.close();
+      await slow.close();
     }
   });
 });

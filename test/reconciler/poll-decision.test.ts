@@ -40,6 +40,22 @@ describe('pollTargets', () => {
     ]);
   });
 
+  it('for a recovery check, push-only CVs are grouped too (interval 0 when only they follow a tag); suspended ones still not', () => {
+    const targets = pollTargets(
+      [
+        cv('c', 'prod', 0),
+        cv('a', 'prod', 300),
+        cv('d', 'dev', 0),
+        cv('e', 'qa', 30, { suspend: true }),
+      ],
+      { includePushOnly: true },
+    );
+    expect(targets.map((t) => [t.key, t.intervalSeconds, t.cvs.map((c) => c.name)])).toEqual([
+      ['ghcr.io/acme/api:prod', 300, ['c', 'a']],
+      ['ghcr.io/acme/api:dev', 0, ['d']],
+    ]);
+  });
+
   it('1,000 CVs over 10 repo:tags make 10 targets', () => {
     const cvs = Array.from({ length: 1000 }, (_, i) => cv(`cv-${i}`, `t${i % 10}`, 2));
     expect(pollTargets(cvs)).toHaveLength(10);

@@ -49,6 +49,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** PEM public key: the workers require cosign signatures made with its private key. */
   cosignPublicKey?: string;
+  /** Redis of the stack; default the machine's (a prefix of its own). A private one can be restarted. */
+  redisUrl?: string;
   /** Registry clients for the workers; default from the configuration, as `cvm worker` builds them. */
   registries?: (registry: DockerRegistry) => RegistryClients;
   /** Canary analysis for the workers; default Prometheus' HTTP API, as `cvm worker` builds it. */
@@ -62,6 +64,7 @@ export interface StackOptions {
  */
 export async function startCvmStack(options: StackOptions = {}) {
   const prefix = `e2e-${randomUUID().slice(0, 8)}`;
+  const redisUrl = options.redisUrl ?? MACHINE_REDIS_URL;
   const { logger, lines: logs } = capturingLogger();
   const metrics = new Metrics({ defaultMetrics: false });
   const lifecycle = new Lifecycle({ logger, stopTimeoutMs: 10_000 });
@@ -85,7 +88,7 @@ export async function startCvmStack(options: StackOptions = {}) {
   ).toBe(0);
 
   const env = {
-    CVM_REDIS_URL: MACHINE_REDIS_URL,
+    CVM_REDIS_URL: redisUrl,
     CVM_QUEUE_PREFIX: prefix,
     CVM_KUBECONFIG: emulator.kubeconfigPath,
     CVM_DISTRIBUTION_TOKENS: NOTIFY_TOKEN,
@@ -94,7 +97,7 @@ export async function startCvmStack(options: StackOptions = {}) {
     ...options.env,
   };
   const config: Config = loadConfig(env);
-  const connection = { url: MACHINE_REDIS_URL, connectTimeoutMs: 1_000, logger };
+  const connection = { url: redisUrl, connectTimeoutMs: 1_000, logger };
   const producer = createProducerConnection({ ...connection, name: 'e2e-producer' });
   await waitForReady(producer, 5_000);
   const pushEvents = new PushEventQueue({ connection: producer, prefix });
@@ -140,7 +143,12 @@ export async function startCvmStack(options: StackOptions = {}) {
     logger,
   });
   lifecycle.add(kube.index);
-  const rolloutSink = new RolloutQueue({ connection: producer, prefix });
+  const rolloutSink = new RolloutQueue({
+    connection: producer,
+    prefix,
+    attempts: config.rolloutAttempts,
+    backoffMs: config.rolloutBackoffMs,
+  });
   lifecycle.add({
     name: 'rollout-sink',
     start: () => Promise.resolve(),
@@ -155,6 +163,7 @@ export async function startCvmStack(options: StackOptions = {}) {
       registries,
       workerConnection,
       rollouts: rolloutSink,
+      rechecks: pollState,
       ...(options.cosignPublicKey ? { cosignPublicKey: options.cosignPublicKey } : {}),
       ...(options.metricChecks ? { metricChecks: options.metricChecks } : {}),
     });
@@ -178,7 +187,7 @@ export async function startCvmStack(options: StackOptions = {}) {
   }
   await lifecycle.start();
   const repo = `${registry.host}/team/api`;
-  const rolloutsQueue = new Queue('rollouts', { connection: { url: MACHINE_REDIS_URL }, prefix });
+  const rolloutsQueue = new Queue('rollouts', { connection: { url: redisUrl }, prefix });
 
   return {
     prefix,

@@ -26,6 +26,8 @@ export class DockerRegistry {
   #process: ChildProcess | undefined;
   #stderr = '';
   #accessLog: string[] = [];
+  #configPath = '';
+  #acceptsUnauthenticated = true;
   private constructor(readonly port: number) {}
 
   /** `127.0.0.1:<port>`, the registry host in image references and events. */
@@ -66,29 +68,40 @@ export class DockerRegistry {
     };
     const configPath = join(dir, 'config.yml');
     writeFileSync(configPath, stringify(config));
-    registry.#process = spawn('docker-registry', ['serve', configPath], {
+    registry.#configPath = configPath;
+    registry.#acceptsUnauthenticated = !options.htpasswd;
+    await registry.resume();
+    return registry;
+  }
+
+  /**
+   * Starts the registry again after {@link stop}, on the same port with the same storage: a
+   * registry outage that ends. Resolves once it answers.
+   */
+  async resume(): Promise<void> {
+    this.#process = spawn('docker-registry', ['serve', this.#configPath], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    registry.#process.stderr?.on('data', (chunk: Buffer) => (registry.#stderr += chunk.toString()));
+    this.#process.stderr?.on('data', (chunk: Buffer) => (this.#stderr += chunk.toString()));
     let partial = '';
-    registry.#process.stdout?.on('data', (chunk: Buffer) => {
+    this.#process.stdout?.on('data', (chunk: Buffer) => {
       const lines = (partial + chunk.toString()).split('\n');
       partial = lines.pop() ?? '';
-      registry.#accessLog.push(...lines.filter(Boolean));
+      this.#accessLog.push(...lines.filter(Boolean));
     });
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
       try {
-        const { status } = await fetch(`http://${registry.host}/v2/`);
+        const { status } = await fetch(`http://${this.host}/v2/`);
         // With htpasswd the unauthenticated probe is answered with a challenge: that is "up" too.
-        if (status === 200 || (options.htpasswd && status === 401)) return registry;
+        if (status === 200 || (!this.#acceptsUnauthenticated && status === 401)) return;
       } catch {
         // not listening yet
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    await registry.stop();
-    throw new Error(`docker-registry did not start: ${registry.#stderr.slice(-500)}`);
+    await this.stop();
+    throw new Error(`docker-registry did not start: ${this.#stderr.slice(-500)}`);
   }
 
   /**

@@ -10,8 +10,8 @@ import {
   waitForReady,
   type Redis,
 } from '../../src/queue/connections.js';
-import { PushEventQueue } from '../../src/queue/push-event-queue.js';
-import { Ingest } from '../../src/receiver/ingest.js';
+import { PushEventQueue, type PushEventQueueOptions } from '../../src/queue/push-event-queue.js';
+import { Ingest, type IngestDeps } from '../../src/receiver/ingest.js';
 
 export const MACHINE_REDIS_URL = process.env.CVM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -29,8 +29,21 @@ export function capturingLogger() {
 }
 
 /** The receiver's parts on a real Redis with a prefix of its own, and a way to read the jobs. */
-export async function receiverParts(redisUrl = MACHINE_REDIS_URL, { waitForRedis = true } = {}) {
-  const prefix = `test-${randomUUID().slice(0, 8)}`;
+export async function receiverParts(
+  redisUrl = MACHINE_REDIS_URL,
+  {
+    waitForRedis = true,
+    prefix = `test-${randomUUID().slice(0, 8)}`,
+    queueOptions = {},
+    ingestOptions = {},
+  }: {
+    waitForRedis?: boolean;
+    /** Another parts' prefix, to reach its queue through other options. */
+    prefix?: string;
+    queueOptions?: Partial<PushEventQueueOptions>;
+    ingestOptions?: Partial<Pick<IngestDeps, 'maxEventsPerDelivery'>>;
+  } = {},
+) {
   const { lines, logger } = capturingLogger();
   const metrics = new Metrics({ defaultMetrics: false });
   const connection: Redis = createProducerConnection({
@@ -40,8 +53,8 @@ export async function receiverParts(redisUrl = MACHINE_REDIS_URL, { waitForRedis
     name: 'test-producer',
   });
   if (waitForRedis) await waitForReady(connection, 5_000);
-  const queue = new PushEventQueue({ connection, prefix });
-  const ingest = new Ingest({ sink: queue, metrics, logger });
+  const queue = new PushEventQueue({ connection, prefix, ...queueOptions });
+  const ingest = new Ingest({ sink: queue, metrics, logger, ...ingestOptions });
   return {
     prefix,
     logs: lines,

@@ -4,6 +4,7 @@ import { optionalRfc3339Time } from './event-time.js';
 import { imageTarget } from './image-target.js';
 import { JsonField, quoteText } from './json-field.js';
 import { isManifestMediaType } from './manifest-media-types.js';
+import { judgeEach, withInvalid } from './judge-each.js';
 import { sha256Digest } from './sha256-digest.js';
 
 /**
@@ -17,21 +18,27 @@ import { sha256Digest } from './sha256-digest.js';
  * Ignored, one reason per event: pulls, deletes, mounts and other actions; blob pushes; manifest
  * pushes without a tag (by digest, children of an index); and an envelope without events.
  *
- * @throws {MalformedEventError} naming `events[i]…` for an event without an `action`, or a tagged
- *   manifest push without a valid `target.repository`, `target.digest` or `request.host`.
+ * Invalid, one message per event naming `events[i]…`, while the other events are still judged: an
+ * event without an `action`, or a tagged manifest push without a valid `target.repository`,
+ * `target.digest` or `request.host`.
+ *
+ * @throws {MalformedEventError} when `events` is not an array.
  */
 export const normalizeDistribution: Normalizer = (delivery) => {
   const body = JsonField.root(delivery.body);
   const entries = body.get('events').items();
   const events: PushEvent[] = [];
   const ignored: string[] = [];
-  for (const entry of entries) {
-    const outcome = manifestPush(entry, delivery.receivedAt);
+  const { results, invalid } = judgeEach(entries, (entry) => ({
+    entry,
+    outcome: manifestPush(entry, delivery.receivedAt),
+  }));
+  for (const { entry, outcome } of results) {
     if (typeof outcome === 'string') ignored.push(`${entry.path}: ${outcome}`);
     else events.push(outcome);
   }
   if (entries.length === 0) ignored.push('envelope without events');
-  return { events, ignored };
+  return withInvalid({ events, ignored }, invalid);
 };
 
 /** The PushEvent of one envelope entry, or why there is none. */

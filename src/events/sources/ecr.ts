@@ -5,6 +5,7 @@ import { optionalRfc3339Time } from './event-time.js';
 import { ignore } from './ignore.js';
 import { imageTarget, type ImageTarget } from './image-target.js';
 import { JsonField, quoteText } from './json-field.js';
+import { judgeEach, withInvalid } from './judge-each.js';
 import { sha256Digest } from './sha256-digest.js';
 
 const ACCOUNT_ID = /^\d{12}$/;
@@ -21,6 +22,8 @@ const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d+$/;
  *   `cn-` regions), `sourceEventId` the event `id`, `occurredAt` its `time`.
  * - `ECR Image Scan` with `scan-status` COMPLETE: one `scan` event per entry of `image-tags`,
  *   `sourceEventId` `<id>/<tag>`.
+ * - Invalid, one message per entry of a scan's `image-tags` that is not a valid tag; the other
+ *   tags are still enqueued.
  * - Ignored: deletes and other actions, non-SUCCESS results, untagged pushes (children of a
  *   multi-arch index), FAILED scans, scans of untagged images, other detail-types and sources.
  *
@@ -80,7 +83,7 @@ function imageScan(
   const tags = tagsField.isAbsent ? [] : tagsField.items();
   if (tags.length === 0) return ignore('scan of an untagged image');
   const events = new Map<string, PushEvent>();
-  for (const tagField of tags) {
+  const { invalid } = judgeEach(tags, (tagField) => {
     const tag = tagField.string();
     events.set(
       tag,
@@ -94,8 +97,8 @@ function imageScan(
         receivedAt,
       }),
     );
-  }
-  return { events: [...events.values()], ignored: [] };
+  });
+  return withInvalid({ events: [...events.values()], ignored: [] }, invalid);
 }
 
 /** What Image Action and Image Scan events share: the image and the envelope's id and time. */

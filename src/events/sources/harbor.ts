@@ -5,6 +5,7 @@ import { optionalRfc3339Time, unixSecondsTime } from './event-time.js';
 import { ignore } from './ignore.js';
 import { imageRefIn, imageTarget, type Located } from './image-target.js';
 import { JsonField, quoteText } from './json-field.js';
+import { judgeEach, withInvalid } from './judge-each.js';
 import { optionalSha256Digest } from './sha256-digest.js';
 
 const DEFAULT_PUSH_TYPE = 'PUSH_ARTIFACT';
@@ -30,8 +31,11 @@ interface HarborPush {
  * Ignored: other event types (pulls, deletes, scans, quotas, replication), and resources whose
  * tag is empty or a digest (`sha256:…`, a push by digest).
  *
- * @throws {MalformedEventError} for a push without `resources`, `repository.repo_full_name` or a
- *   parseable `resource_url`, or with an invalid tag, digest or time.
+ * Invalid, one message per resource while the others are still enqueued: a resource without a
+ * parseable `resource_url`, or with an invalid tag or digest.
+ *
+ * @throws {MalformedEventError} for a push without `resources` or `repository.repo_full_name`, or
+ *   with an invalid time.
  */
 export const normalizeHarbor: Normalizer = (delivery) => {
   const body = JsonField.root(delivery.body);
@@ -46,13 +50,16 @@ export const normalizeHarbor: Normalizer = (delivery) => {
   const events: PushEvent[] = [];
   const ignored: string[] = [];
   const resources = push.data.get('resources').items();
-  for (const resource of resources) {
-    const outcome = resourcePush(resource, repository, push, delivery.receivedAt);
+  const { results, invalid } = judgeEach(resources, (resource) => ({
+    resource,
+    outcome: resourcePush(resource, repository, push, delivery.receivedAt),
+  }));
+  for (const { resource, outcome } of results) {
     if (typeof outcome === 'string') ignored.push(`${resource.path}: ${outcome}`);
     else events.push(outcome);
   }
   if (resources.length === 0) ignored.push('push without resources');
-  return { events, ignored };
+  return withInvalid({ events, ignored }, invalid);
 };
 
 /** The PushEvent of one entry of `resources`, or why there is none. */

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Normalized } from '../../../src/events/push-event.js';
 import { normalizeDistribution } from '../../../src/events/sources/distribution.js';
-import { delivery, fixture, malformedField, pushEvent, withField } from './fixtures.js';
+import {
+  delivery,
+  fixture,
+  malformedField,
+  rejectedField,
+  pushEvent,
+  withField,
+} from './fixtures.js';
 
 const INDEX = 'sha256:1bc04b5291c26a46d918139138b992d2de976d6851d0893b0476b85bfbdfc6e6';
 const CHILD = 'sha256:5861314d7fccb39c2192173240eab44fa35ca66426201ca2acd0630a6258dd51';
@@ -163,6 +170,20 @@ describe('normalizeDistribution', () => {
       field: 'events[0].timestamp',
     },
   ])('rejects $name, naming $field', ({ body, field }) => {
-    expect(malformedField(() => normalize(body))).toBe(field);
+    expect(rejectedField(() => normalize(body))).toBe(field);
+  });
+
+  it('an invalid event among valid ones is listed in invalid; the valid ones stay events', () => {
+    const doc = fixture('distribution', 'manifest-push-documented');
+    const result = normalize({ events: [{ target: {} }, doc.events[0], 'push'] });
+    expect(result.events).toEqual([indexPush]);
+    expect(result.invalid).toEqual([
+      expect.stringMatching(/^events\[0\]\.action: /),
+      expect.stringMatching(/^events\[2\]: /),
+    ]);
+  });
+
+  it('an envelope whose events member is not a list is malformed as a whole', () => {
+    expect(malformedField(() => normalize({ events: 'push' }))).toBe('events');
   });
 });

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Normalized } from '../../../src/events/push-event.js';
 import { QUEUE_ACCOUNT_HEADER, normalizeEcr } from '../../../src/events/sources/ecr.js';
-import { delivery, fixture, malformedField, pushEvent, withField } from './fixtures.js';
+import {
+  delivery,
+  fixture,
+  malformedField,
+  rejectedField,
+  pushEvent,
+  withField,
+} from './fixtures.js';
 
 const DOC_DIGEST = 'sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd12345678';
 const INDEX = 'sha256:1bc04b5291c26a46d918139138b992d2de976d6851d0893b0476b85bfbdfc6e6';
@@ -230,7 +237,7 @@ describe('normalizeEcr', () => {
       field: 'Message.region',
     },
   ])('rejects $name, naming $field', ({ body, field }) => {
-    expect(malformedField(() => normalizeEcr(delivery(body)))).toBe(field);
+    expect(rejectedField(() => normalizeEcr(delivery(body)))).toBe(field);
   });
 });
 

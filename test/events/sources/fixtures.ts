@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import {
   MalformedEventError,
+  type Normalized,
   type PushEvent,
   type PushSource,
   type RawDelivery,
@@ -66,4 +67,22 @@ export function withField(
   if (replacement === undefined) delete parent[last];
   else parent[last] = replacement;
   return copy;
+}
+
+/**
+ * The field a normalizer rejects: named by the MalformedEventError it throws for the whole
+ * delivery, or by the first entry of `invalid` for one event of a multi-event delivery (whose other
+ * events are judged on their own). Fails when it does neither.
+ */
+export function rejectedField(normalize: () => Normalized): string {
+  let normalized: Normalized;
+  try {
+    normalized = normalize();
+  } catch (err) {
+    expect(err).toBeInstanceOf(MalformedEventError);
+    return (err as MalformedEventError).field;
+  }
+  const first = normalized.invalid?.[0];
+  if (first === undefined) throw new Error('expected the event to be rejected, but it was not');
+  return first.slice(0, first.indexOf(': '));
 }

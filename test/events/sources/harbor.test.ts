@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Normalized } from '../../../src/events/push-event.js';
 import { normalizeHarbor } from '../../../src/events/sources/harbor.js';
-import { DERIVED_ID, delivery, fixture, malformedField, pushEvent, withField } from './fixtures.js';
+import { DERIVED_ID, delivery, fixture, rejectedField, pushEvent, withField } from './fixtures.js';
 
 const DEBIAN = 'sha256:8a9e9863dbb6e10edb5adfe917c00da84e1700fa76e7ed02476aa6e6fb8ee0d8';
 const INDEX = 'sha256:1bc04b5291c26a46d918139138b992d2de976d6851d0893b0476b85bfbdfc6e6';
@@ -161,6 +161,6 @@ describe('normalizeHarbor', () => {
       field: 'time',
     },
   ])('rejects $name, naming $field', ({ body, field }) => {
-    expect(malformedField(() => normalize(body))).toBe(field);
+    expect(rejectedField(() => normalize(body))).toBe(field);
   });
 });

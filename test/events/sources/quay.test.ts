@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Normalized } from '../../../src/events/push-event.js';
 import { normalizeQuay } from '../../../src/events/sources/quay.js';
-import { delivery, fixture, malformedField, pushEvent, withField } from './fixtures.js';
+import { delivery, fixture, rejectedField, pushEvent, withField } from './fixtures.js';
 
 const quay = (registry: string, repository: string, tag: string) =>
   pushEvent('quay', { registry, repository, tag });
@@ -103,6 +103,6 @@ describe('normalizeQuay', () => {
       field: 'docker_url',
     },
   ])('rejects $name, naming $field', ({ body, field }) => {
-    expect(malformedField(() => normalize(body))).toBe(field);
+    expect(rejectedField(() => normalize(body))).toBe(field);
   });
 });
