@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import {
   closeConnection,
+  type ConnectionOptions,
   createProducerConnection,
   createWorkerConnection,
 } from '../queue/connections.js';
@@ -41,6 +42,27 @@ export function registryClientsFor(config: Config, metrics: Metrics): RegistryCl
   });
 }
 
+/** Where and how every connection of the process reaches Redis, from the configuration. */
+export function redisTargetFor(
+  config: Config,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): Omit<ConnectionOptions, 'logger' | 'name'> {
+  return {
+    url: config.redisUrl,
+    connectTimeoutMs: config.redisConnectTimeoutMs,
+    password: config.redisPassword,
+    tlsCaPem: config.redisTlsCaFile ? readFile(config.redisTlsCaFile) : undefined,
+    sentinel:
+      config.redisSentinels.length > 0
+        ? {
+            sentinels: config.redisSentinels,
+            masterName: config.redisSentinelMaster,
+            password: config.redisSentinelPassword,
+          }
+        : undefined,
+  };
+}
+
 const idle = (name: string, stop: () => Promise<void> | void): Runnable => ({
   name,
   start: () => Promise.resolve(),
@@ -61,16 +83,16 @@ export async function runRoles(
   logger: Logger = createLogger({ level: config.logLevel, name: 'cvm' }),
 ): Promise<Lifecycle> {
   const metrics = new Metrics();
-  const connection = {
-    url: config.redisUrl,
-    connectTimeoutMs: config.redisConnectTimeoutMs,
-    logger,
-  };
+  const connection = { ...redisTargetFor(config), logger };
   const producer = createProducerConnection({ ...connection, name: 'cvm-producer' });
   const lifecycle = new Lifecycle({ logger, stopTimeoutMs: config.shutdownTimeoutMs });
   lifecycle.add(idle('redis-producer', () => closeConnection(producer)));
 
-  const pushEvents = new PushEventQueue({ connection: producer, prefix: config.queuePrefix });
+  const pushEvents = new PushEventQueue({
+    connection: producer,
+    prefix: config.queuePrefix,
+    replicasToAck: config.redisIntakeReplicas,
+  });
   const rollouts = new RolloutQueue({
     connection: producer,
     prefix: config.queuePrefix,

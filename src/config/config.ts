@@ -46,6 +46,27 @@ const sourceSecrets = (env: `CVM_${string}`, what: string) =>
     schema: secretList,
   });
 const positiveMs = integer(1, 3_600_000);
+/** `host:port,host:port` (port 26379 if left out); each item comes out as `host:port`. */
+const sentinelList = z
+  .string()
+  .optional()
+  .transform((text, ctx): string[] => {
+    const items = (text ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const parsed: string[] = [];
+    for (const item of items) {
+      const match = /^(\[[0-9a-fA-F:]+\]|[^:\s[\]]+)(?::(\d{1,5}))?$/.exec(item);
+      const port = Number(match?.[2] ?? 26_379);
+      if (!match || port < 1 || port > 65_535) {
+        ctx.addIssue({ code: 'custom', message: `"${item}" is not host:port` });
+        return z.NEVER;
+      }
+      parsed.push(`${match[1]!}:${port}`);
+    }
+    return parsed;
+  });
 
 /**
  * Every configuration key of cvm: environment name, description, unit, default and schema.
@@ -68,6 +89,59 @@ export const CONFIG_KEYS = {
     default: '2000',
     secret: 'none',
     schema: positiveMs,
+  }),
+  redisPassword: key({
+    env: 'CVM_REDIS_PASSWORD',
+    description:
+      'Password of the Redis primary and replicas; overrides a password in CVM_REDIS_URL, so that the URL holds no secret.',
+    unit: 'secret',
+    default: undefined,
+    secret: 'whole',
+    schema: z.string().min(1).optional(),
+  }),
+  redisTlsCaFile: key({
+    env: 'CVM_REDIS_TLS_CA_FILE',
+    description:
+      "PEM CA bundle that signed the TLS certificates of Redis and its sentinels (rediss://). Unset: the system's CAs.",
+    unit: 'path',
+    default: undefined,
+    secret: 'none',
+    schema: z.string().min(1).optional(),
+  }),
+  redisSentinels: key({
+    env: 'CVM_REDIS_SENTINELS',
+    description:
+      'Sentinels as host:port,… (port 26379 if left out). Set: cvm asks them for the primary and follows failovers; CVM_REDIS_URL gives scheme, password, db.',
+    unit: 'addresses',
+    default: undefined,
+    secret: 'none',
+    schema: sentinelList,
+  }),
+  redisSentinelMaster: key({
+    env: 'CVM_REDIS_SENTINEL_MASTER',
+    description: 'Name of the primary the sentinels monitor (sentinel monitor <name> …).',
+    unit: 'name',
+    default: 'mymaster',
+    secret: 'none',
+    schema: z.string().regex(/^[A-Za-z0-9._-]+$/, { error: 'must be a sentinel master name' }),
+  }),
+  redisSentinelPassword: key({
+    env: 'CVM_REDIS_SENTINEL_PASSWORD',
+    description:
+      'Password of the sentinels themselves, if they require one. Sentinels speak TLS when CVM_REDIS_URL is rediss://.',
+    unit: 'secret',
+    default: undefined,
+    secret: 'whole',
+    schema: z.string().min(1).optional(),
+  }),
+  redisIntakeReplicas: key({
+    env: 'CVM_REDIS_INTAKE_REPLICAS',
+    description:
+      'Replicas that must confirm an accepted event (Redis WAIT) before the 202; fewer answer 503 and the sender retries. 1 or more with Sentinel.',
+    unit: 'replicas',
+    default: '0',
+    secret: 'none',
+    schema: integer(0, 16),
   }),
   queuePrefix: key({
     env: 'CVM_QUEUE_PREFIX',

@@ -97,6 +97,13 @@ export interface PushEventQueueOptions {
   enqueueTimeoutMs?: number;
   /** How long processed jobs (and so their delivery ids) are remembered. Default 24 h. */
   retainCompletedSeconds?: number;
+  /**
+   * Replicas that must confirm a write (Redis `WAIT`) before an enqueue resolves; fewer within the
+   * enqueue timeout reject it with {@link QueueUnavailableError} (`mayHaveWritten`). Default 0:
+   * the primary alone. Replication is asynchronous, so without it a failover can lose events the
+   * receiver already acknowledged.
+   */
+  replicasToAck?: number;
 }
 
 /** The `push-events` queue, seen from producers. */
@@ -105,9 +112,11 @@ export class PushEventQueue implements PushEventSink {
   readonly #jobOptions: JobsOptions;
   readonly #connection: Redis;
   readonly #enqueueTimeoutMs: number;
+  readonly #replicasToAck: number;
 
   constructor(options: PushEventQueueOptions) {
     this.#connection = options.connection;
+    this.#replicasToAck = options.replicasToAck ?? 0;
     this.#enqueueTimeoutMs = options.enqueueTimeoutMs ?? 2_000;
     this.queue = new Queue<PushEvent>(QueueName.PushEvents, {
       connection: options.connection,
@@ -141,10 +150,27 @@ export class PushEventQueue implements PushEventSink {
       );
     });
     try {
-      return await Promise.race([this.#add(events), timeout]);
+      return await Promise.race([this.#addReplicated(events), timeout]);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  async #addReplicated(events: readonly PushEvent[]): Promise<EnqueueOutcome[]> {
+    const outcomes = await this.#add(events);
+    if (this.#replicasToAck === 0) return outcomes;
+    // WAIT counts the replicas that acknowledged every write of this connection so far; it blocks
+    // the connection, so it is bounded well inside the enqueue timeout.
+    const acked = await this.#connection.wait(
+      this.#replicasToAck,
+      Math.max(1, Math.floor(this.#enqueueTimeoutMs / 2)),
+    );
+    if (acked < this.#replicasToAck)
+      throw new QueueUnavailableError(
+        `${acked} of ${this.#replicasToAck} redis replicas confirmed the write`,
+        true,
+      );
+    return outcomes;
   }
 
   async #add(events: readonly PushEvent[]): Promise<EnqueueOutcome[]> {

@@ -7,6 +7,12 @@ describe('loadConfig', () => {
     expect({ ...loadConfig({}) }).toEqual({
       redisUrl: 'redis://127.0.0.1:6379',
       redisConnectTimeoutMs: 2000,
+      redisPassword: undefined,
+      redisTlsCaFile: undefined,
+      redisSentinels: [],
+      redisSentinelMaster: 'mymaster',
+      redisSentinelPassword: undefined,
+      redisIntakeReplicas: 0,
       queuePrefix: 'cvm',
       webhookPort: 8080,
       opsPort: 8081,
