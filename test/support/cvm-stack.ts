@@ -200,11 +200,17 @@ export async function startCvmStack(options: StackOptions = {}) {
     logs,
     pollState,
     kubectl: k,
-    /** POSTs a signed generic push event (`{ image, digest?, id? }`) to the receiver; resolves to the status. */
-    async postGeneric(event: { image: string; digest?: string; id?: string }): Promise<number> {
+    /**
+     * POSTs a signed generic push event (`{ image, digest?, id? }`) to the receiver (or to the one
+     * at `receiverUrl`, a `cvm receiver` process); resolves to the status.
+     */
+    async postGeneric(
+      event: { image: string; digest?: string; id?: string },
+      receiverUrl = receiver.url,
+    ): Promise<number> {
       const body = JSON.stringify(event);
       const signature = `sha256=${createHmac('sha256', GENERIC_SECRET).update(body).digest('hex')}`;
-      const response = await fetch(`${receiver.url}/webhooks/generic`, {
+      const response = await fetch(`${receiverUrl}/webhooks/generic`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-cvm-signature-256': signature },
         body,

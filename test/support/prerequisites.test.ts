@@ -17,6 +17,7 @@ describe('missingPrerequisites', () => {
     [['/usr/bin/chromium'], true, ['chromium']],
     [['skopeo', 'kubectl'], true, ['skopeo', 'kubectl']],
     [['prometheus'], true, ['prometheus']],
+    [['redis-sentinel'], true, ['redis-sentinel']],
     [[], false, ['redis']],
   ])('a machine lacking %j (Redis up: %s) misses %j', async (lacking, redis, keys) => {
     const missing = await missingPrerequisites(machine(lacking, redis), {});

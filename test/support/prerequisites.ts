@@ -69,6 +69,15 @@ export async function missingPrerequisites(
       },
     ],
     [
+      probe.onPath('redis-sentinel'),
+      {
+        key: 'redis-sentinel',
+        what: 'redis-sentinel',
+        neededBy: 'the Redis Sentinel failover test',
+        how: debian('redis-sentinel'),
+      },
+    ],
+    [
       probe.onPath('skopeo'),
       { key: 'skopeo', what: 'skopeo', neededBy: 'registry and demo tests', how: debian('skopeo') },
     ],

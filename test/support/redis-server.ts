@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** A free TCP port on 127.0.0.1 (closed again before it is returned). */
 export async function freePort(): Promise<number> {
@@ -28,16 +31,27 @@ export async function pingOnce(port: number): Promise<boolean> {
   });
 }
 
+export interface TestRedisOptions {
+  /** AOF on (`appendfsync always`, in a temp dir of its own): a restart keeps every write. */
+  appendOnly?: boolean;
+  /** More `redis-server` arguments (`--replicaof 127.0.0.1 6390`). */
+  args?: string[];
+}
+
 /**
  * A private `redis-server` (the machine's binary) on its own port, for tests that stop and restart
- * Redis. Persistence off; killed by its PID.
+ * Redis. Persistence off unless asked for; killed by its PID.
  */
 export class TestRedisServer {
   #process: ChildProcess | undefined;
-  constructor(readonly port: number) {}
+  readonly dir = mkdtempSync(join(tmpdir(), 'cvm-redis-'));
+  constructor(
+    readonly port: number,
+    readonly options: TestRedisOptions = {},
+  ) {}
 
-  static async start(): Promise<TestRedisServer> {
-    const server = new TestRedisServer(await freePort());
+  static async start(options: TestRedisOptions = {}): Promise<TestRedisServer> {
+    const server = new TestRedisServer(await freePort(), options);
     await server.start();
     return server;
   }
@@ -46,13 +60,30 @@ export class TestRedisServer {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Starts it (again). `appendOnly` overrides the server's option for this start; a start without
+   * persistence also deletes what an earlier start persisted, so Redis comes back empty.
+   */
+  async start(appendOnly = this.options.appendOnly ?? false): Promise<void> {
+    if (!appendOnly) rmSync(join(this.dir, 'appendonlydir'), { recursive: true, force: true });
+    const persistence = appendOnly
+      ? ['--appendonly', 'yes', '--appendfsync', 'always']
+      : ['--appendonly', 'no'];
     this.#process = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      {
-        stdio: 'ignore',
-      },
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.dir,
+        '--save',
+        '',
+        ...persistence,
+        ...(this.options.args ?? []),
+      ],
+      { stdio: 'ignore' },
     );
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
