@@ -69,7 +69,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const p of processes) if (p.exitCode === null) p.kill('SIGKILL');
-  await stack?.registry.resume().catch(() => undefined);
   await stack?.stop();
   await redis?.kill();
 });

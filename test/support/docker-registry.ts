@@ -76,9 +76,12 @@ export class DockerRegistry {
 
   /**
    * Starts the registry again after {@link stop}, on the same port with the same storage: a
-   * registry outage that ends. Resolves once it answers.
+   * registry outage that ends. Resolves once it answers. A no-op while it runs (a second process
+   * could not bind the port, and the running one would be left without an owner).
    */
   async resume(): Promise<void> {
+    const running = this.#process;
+    if (running && running.exitCode === null && running.signalCode === null) return;
     this.#process = spawn('docker-registry', ['serve', this.#configPath], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
