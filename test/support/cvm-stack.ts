@@ -214,6 +214,7 @@ export async function startCvmStack(options: StackOptions = {}) {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-cvm-signature-256': signature },
         body,
+        signal: AbortSignal.timeout(10_000),
       });
       return response.status;
     },

@@ -174,6 +174,7 @@ export function skopeoPush(
       image.reference,
       `docker://${destination}`,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    // Synchronous: a push that hangs would block the test's event loop and with it every timeout.
+    { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000, killSignal: 'SIGKILL' },
   );
 }
