@@ -22,6 +22,7 @@ import {
   unscalable,
   withRole,
 } from './replica-sets.js';
+import { iso, timeOf } from '../rollout-record.js';
 import type { RequestOutcome, RolloutStrategy } from './strategy.js';
 import { checksOf, verifyNext } from './verify-step.js';
 
@@ -203,7 +204,7 @@ export const blueGreenStrategy: RolloutStrategy = {
         if (!facts.observed) return { type: 'observe' };
         const progress = workloadsProgress(withRole(rollout.workloads, 'new'), facts.observed);
         if (progress.state === 'done') return afterReady(facts, rollout, bg);
-        const deadlineMs = time(rollout.progressDeadlineAt);
+        const deadlineMs = timeOf(rollout.progressDeadlineAt);
         if (progress.state === 'failed' || facts.now.getTime() >= deadlineMs)
           return abort(
             Reason.ProgressDeadlineExceeded,
@@ -404,7 +405,7 @@ function succeeded(rollout: RolloutState, bg: BlueGreenState): RolloutTransition
 function scaleDown(facts: RolloutFacts, rollout: RolloutState, bg: BlueGreenState): RolloutAction {
   const o = optionsOf(facts.spec);
   // switchedAt keeps its milliseconds: the delay is never cut short by rounding.
-  const untilMs = time(bg.switchedAt) + o.scaleDownDelaySeconds * 1000;
+  const untilMs = timeOf(bg.switchedAt) + o.scaleDownDelaySeconds * 1000;
   if (facts.now.getTime() < untilMs)
     return {
       type: 'wait',
@@ -494,6 +495,3 @@ const end = (result: 'Failed', reason: Reason, message: string): RolloutAction =
   type: 'promote',
   to: { phase: 'Recording', result, reason, message },
 });
-
-const time = (at: string | undefined): number => (at ? Date.parse(at) : Number.POSITIVE_INFINITY);
-const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');

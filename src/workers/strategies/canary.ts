@@ -24,6 +24,7 @@ import {
   unscalable,
   withRole,
 } from './replica-sets.js';
+import { iso, timeOf } from '../rollout-record.js';
 import type { RequestOutcome, RolloutStrategy } from './strategy.js';
 
 type Options = NonNullable<ContainerVersionSpec['strategy']['canary']>;
@@ -316,7 +317,7 @@ function health(
     .reduce((sum, p) => sum + (p.restarts[facts.spec.container] ?? 0), 0);
   if (restarts > o.analysis.maxRestarts)
     return {
-      failed: `the canary's pods restarted ${restarts} time(s); strategy.canary.analysis.maxRestarts allows ${o.analysis.maxRestarts}`,
+      failed: `the canary's pods restarted ${restarts} timeOf(s); strategy.canary.analysis.maxRestarts allows ${o.analysis.maxRestarts}`,
     };
   const canaryReady = canary ? readyReplicasOf(observedOf(facts, canary)) : 0;
   const stableReady = stable ? readyReplicasOf(observedOf(facts, stable)) : 0;
@@ -336,7 +337,7 @@ function waiting(
   const progress = workloadsProgress(entries, facts.observed);
   const judged = promoting ? undefined : health(facts, rollout);
   if (judged && 'failed' in judged) return abort(Reason.AnalysisFailed, judged.failed, cs, facts);
-  const deadlineMs = time(rollout.progressDeadlineAt);
+  const deadlineMs = timeOf(rollout.progressDeadlineAt);
   if (
     progress.state === 'failed' ||
     (progress.state === 'progressing' && facts.now.getTime() >= deadlineMs)
@@ -380,7 +381,7 @@ function paused(
   if ('failed' in judged) return abort(Reason.AnalysisFailed, judged.failed, cs, facts);
   const seconds = step?.pause?.durationSeconds;
   const untilMs =
-    seconds === undefined ? Number.POSITIVE_INFINITY : time(cs.pauseStartedAt) + seconds * 1000;
+    seconds === undefined ? Number.POSITIVE_INFINITY : timeOf(cs.pauseStartedAt) + seconds * 1000;
   if (facts.now.getTime() >= untilMs)
     return { type: 'promote', to: advance(facts, rollout, { ...cs, ...judged }) };
   return {
@@ -406,7 +407,7 @@ function analyzing(
   const ready = canaryNow ? readyReplicasOf(canaryNow) : 0;
   if (cs.canaryReplicas > 0 && ready < cs.canaryReplicas) {
     const message = `${ready} of ${cs.canaryReplicas} canary replicas are ready`;
-    const deadlineMs = time(rollout.progressDeadlineAt);
+    const deadlineMs = timeOf(rollout.progressDeadlineAt);
     if (facts.now.getTime() >= deadlineMs) return abort(Reason.AnalysisFailed, message, cs, facts);
     return {
       type: 'wait',
@@ -438,7 +439,7 @@ function analyzing(
     }
     if (run.count >= m.count) continue;
     const lastAt = run.measurements.at(-1)?.at;
-    const dueMs = lastAt ? time(lastAt) + m.intervalSeconds * 1000 : facts.now.getTime();
+    const dueMs = lastAt ? timeOf(lastAt) + m.intervalSeconds * 1000 : facts.now.getTime();
     if (dueMs <= facts.now.getTime()) due.push(m.name);
     else nextMs = Math.min(nextMs, dueMs);
   }
@@ -503,7 +504,7 @@ function rollingBack(facts: RolloutFacts, rollout: RolloutState, cs: CanaryState
         canary: { ...cs, weight: 0, canaryReplicas: 0, actualWeight: 0 },
       },
     };
-  const deadlineMs = time(rollout.progressDeadlineAt);
+  const deadlineMs = timeOf(rollout.progressDeadlineAt);
   if (progress.state === 'failed' || facts.now.getTime() >= deadlineMs)
     return {
       type: 'promote',
@@ -558,6 +559,3 @@ const end = (reason: Reason, message: string): RolloutAction => ({
   type: 'promote',
   to: { phase: 'Recording', result: 'Failed', reason, message },
 });
-
-const time = (at: string | undefined): number => (at ? Date.parse(at) : Number.POSITIVE_INFINITY);
-const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
