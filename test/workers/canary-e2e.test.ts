@@ -124,18 +124,16 @@ describe('Canary by replica share, judged by Prometheus', () => {
     });
     const t = replicaTimeline('canary-good');
     const digest = stack.push(['sha-c100001', 'canary-good']);
+    // Every step as the API server stores it.
     const seenSteps = new Set<string>();
-    const cv = await waitFor(
-      async () => {
-        const got = await stack.containerVersion('canary-good', 'web');
-        const r = got.status?.rollout;
-        if (r) seenSteps.add(`${r.step}/${r.steps} ${r.phase}`);
-        const last = got.status?.lastRollout;
-        return last?.digest === digest && last.result !== 'Progressing' ? got : undefined;
-      },
-      'the canary rollout to finish',
-      { timeoutMs: 90_000, intervalMs: 100 },
-    );
+    const offSteps = stack.emulator.store.subscribe((event: StoreEvent) => {
+      const o = event.object as any;
+      const r = o.metadata?.namespace === 'canary-good' ? o.status?.rollout : undefined;
+      if (event.resource.startsWith('containerversions') && r)
+        seenSteps.add(`${r.step}/${r.steps} ${r.phase}`);
+    });
+    const cv = await stack.rolloutOf('canary-good', 'web', digest, 90_000);
+    offSteps();
     t.off();
     expect(cv.status.lastRollout).toMatchObject({ result: 'Succeeded', version: 'sha-c100001' });
     expect(cv.status.currentDigest).toBe(digest);

@@ -317,7 +317,7 @@ function health(
     .reduce((sum, p) => sum + (p.restarts[facts.spec.container] ?? 0), 0);
   if (restarts > o.analysis.maxRestarts)
     return {
-      failed: `the canary's pods restarted ${restarts} timeOf(s); strategy.canary.analysis.maxRestarts allows ${o.analysis.maxRestarts}`,
+      failed: `the canary's pods restarted ${restarts} time(s); strategy.canary.analysis.maxRestarts allows ${o.analysis.maxRestarts}`,
     };
   const canaryReady = canary ? readyReplicasOf(observedOf(facts, canary)) : 0;
   const stableReady = stable ? readyReplicasOf(observedOf(facts, stable)) : 0;
