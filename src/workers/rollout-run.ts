@@ -52,7 +52,7 @@ export class RolloutRun {
   constructor(
     private readonly deps: RolloutRunnerDeps,
     private readonly spec: ContainerVersionSpec,
-    data: RolloutJobData,
+    private readonly data: RolloutJobData,
     private readonly log: Logger,
     generation: number,
   ) {
@@ -68,7 +68,9 @@ export class RolloutRun {
   }
 
   async loop(start: StoredContainerVersion): Promise<RunOutcome> {
-    let facts: RolloutFacts = { cv: start, spec: this.spec, now: this.deps.now() };
+    // Brought by a push, a poll or a sync (not a watch event or a recheck): the tag may have moved.
+    const news = this.data.trigger.kind !== 'resume' ? { news: true } : {};
+    let facts: RolloutFacts = { cv: start, spec: this.spec, now: this.deps.now(), ...news };
     for (let i = 0; i < ACTIONS_PER_RUN; i++) {
       const action = decideRollout(facts);
       this.log.debug(
@@ -93,6 +95,7 @@ export class RolloutRun {
         cv: step.cv,
         spec: this.spec,
         now: this.deps.now(),
+        ...news,
         ...(action.type === 'record' ? {} : { resolved: facts.resolved }),
         ...(step.observed ? { observed: step.observed } : {}),
       };
@@ -257,6 +260,12 @@ export class RolloutRun {
   #conditionsOf(rollout: RolloutState, to: Partial<RolloutState>): ConditionUpdate[] {
     if (to.phase === 'Patching' && rollout.phase === 'Verifying' && rollout.strategy === 'Rolling')
       return [this.#status.progressing(Reason.RolloutStarted, to.message ?? '')];
+    if (
+      to.phase === 'RollingBack' &&
+      rollout.phase !== 'RollingBack' &&
+      to.reason === Reason.RolloutSuperseded
+    )
+      return [this.#status.progressing(Reason.RolloutSuperseded, to.message ?? '')];
     if (to.phase === 'RollingBack' && rollout.phase !== 'RollingBack')
       return [
         this.#status.progressing(Reason.RollingBack, to.message ?? ''),
@@ -292,7 +301,9 @@ export class RolloutRun {
       rollout.phase !== 'RollingBack' &&
       rollout.strategy !== 'Rolling'
     )
-      await record('Warning', Reason.RolloutFailed, to.failure ?? to.message ?? 'rolling back');
+      await (to.reason === Reason.RolloutSuperseded
+        ? record('Normal', Reason.RolloutSuperseded, to.failure ?? to.message ?? 'superseded')
+        : record('Warning', Reason.RolloutFailed, to.failure ?? to.message ?? 'rolling back'));
   }
 
   async #apply(

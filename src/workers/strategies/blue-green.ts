@@ -19,6 +19,7 @@ import {
   reached,
   remember,
   replicasOf,
+  supersede,
   unscalable,
   withRole,
 } from './replica-sets.js';
@@ -197,6 +198,10 @@ export const blueGreenStrategy: RolloutStrategy = {
     const bg = stateOf(rollout);
     if (!bg) return end('Failed', Reason.InvalidSpec, 'the BlueGreen rollout lost its colours');
     const o = optionsOf(facts.spec);
+    if (!bg.switchedAt && rollout.phase !== 'RollingBack') {
+      const giveWay = supersede(facts, rollout);
+      if (giveWay) return giveWay;
+    }
     switch (rollout.phase) {
       case 'Patching':
         return deploy(facts, rollout, bg);
@@ -459,7 +464,7 @@ function rollBack(facts: RolloutFacts, rollout: RolloutState, bg: BlueGreenState
       }
     : {
         phase: 'Recording',
-        result: 'Failed',
+        result: rollout.reason === Reason.RolloutSuperseded ? 'Superseded' : 'Failed',
         reason: rollout.reason ?? Reason.RolloutFailed,
         message: `${why}; traffic stayed on ${bg.liveColor}`,
       };

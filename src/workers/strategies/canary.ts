@@ -21,6 +21,7 @@ import {
   reached,
   remember,
   replicasOf,
+  supersede,
   unscalable,
   withRole,
 } from './replica-sets.js';
@@ -102,6 +103,10 @@ export const canaryStrategy: RolloutStrategy = {
     if (!cs) return end(Reason.InvalidSpec, 'the Canary rollout lost its replica counts');
     const steps = canarySteps(facts.spec);
     const step = steps[rollout.step - 1];
+    if (step !== undefined && rollout.phase !== 'RollingBack') {
+      const giveWay = supersede(facts, rollout);
+      if (giveWay) return giveWay;
+    }
     switch (rollout.phase) {
       case 'Patching':
         return patch(facts, rollout, cs, step);
@@ -498,7 +503,7 @@ function rollingBack(facts: RolloutFacts, rollout: RolloutState, cs: CanaryState
       type: 'promote',
       to: {
         phase: 'Recording',
-        result: 'RolledBack',
+        result: rollout.reason === Reason.RolloutSuperseded ? 'Superseded' : 'RolledBack',
         reason: rollout.reason ?? Reason.RolledBack,
         message: back,
         canary: { ...cs, weight: 0, canaryReplicas: 0, actualWeight: 0 },
