@@ -114,6 +114,15 @@ export const CONFIG_KEYS = {
     secret: 'whole',
     schema: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
   }),
+  adminToken: key({
+    env: 'CVM_ADMIN_TOKEN',
+    description:
+      'Token that reads what CVM_OPS_TOKEN reads and may also retry, clean and promote on the queue board (bearer or basic auth). Unset: read-only.',
+    unit: 'secret',
+    default: undefined,
+    secret: 'whole',
+    schema: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+  }),
   webhookBodyLimitBytes: key({
     env: 'CVM_WEBHOOK_BODY_LIMIT_BYTES',
     description: 'Largest webhook body accepted; larger ones get 413.',
@@ -486,6 +495,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** Rules that involve two keys; checked once every key parsed on its own. */
 function crossKeyProblems(values: Record<string, unknown>): string[] {
   const problems: string[] = [];
+  if (values.adminToken !== undefined && values.adminToken === values.opsToken)
+    problems.push(
+      'CVM_ADMIN_TOKEN: must differ from CVM_OPS_TOKEN (else every reader is an admin)',
+    );
   const emails = values.garOidcEmails;
   if (values.garOidcAudience !== undefined && Array.isArray(emails) && emails.length === 0)
     problems.push(
