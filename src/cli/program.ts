@@ -4,6 +4,7 @@ import { containerVersionCrdYaml } from '../api/crd.js';
 import { describeConfig, type ConfigValue } from '../config/config.js';
 import { CliExit, ExitCode } from './cli-exit.js';
 import { loadConfigOrExit } from './load-config.js';
+import { queueCommand } from './queue-command.js';
 import { roleCommands } from './role-commands.js';
 
 export interface CliIo {
@@ -66,8 +67,21 @@ export function buildProgram(io: CliIo): Command {
     .action(() => io.out(`cvm ${packageVersion()} (node ${process.version})\n`));
   program.addCommand(configCommand(io));
   program.addCommand(manifestsCommand(io));
+  program.addCommand(queueCommand(io));
   for (const command of roleCommands(io.env)) program.addCommand(command);
+  inheritSettings(program);
   return program;
+}
+
+/**
+ * `addCommand` does not pass the program's settings on (only `.command()` does): without them a
+ * subcommand's usage error would print to the real stderr and exit the process with code 1.
+ */
+function inheritSettings(parent: Command): void {
+  for (const command of parent.commands) {
+    command.copyInheritedSettings(parent);
+    inheritSettings(command);
+  }
 }
 
 /** Runs the CLI and returns the exit code; never throws for expected failures. */

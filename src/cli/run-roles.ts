@@ -16,6 +16,7 @@ import {
 } from '../queue/connections.js';
 import { PushEventQueue } from '../queue/push-event-queue.js';
 import { RedisPollState } from '../queue/poll-state.js';
+import { QueueAdmin } from '../queue/queue-admin.js';
 import { RolloutQueue } from '../queue/rollout-queue.js';
 import { createReconcilerRole } from '../reconciler/reconciler-role.js';
 import { createReceiverRole } from '../receiver/receiver-role.js';
@@ -132,7 +133,9 @@ export async function runRoles(
         metrics,
         readiness: [{ name: 'redis', check: () => producer.status === 'ready' }],
         opsToken: config.opsToken,
+        adminToken: config.adminToken,
         queues: [pushEvents.queue, rollouts.queue],
+        queueAdmin: new QueueAdmin({ pushEvents, rollouts }),
       }),
     }),
   );

@@ -188,6 +188,15 @@ export const CONFIG_KEYS = {
     secret: 'whole',
     schema: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
   }),
+  adminToken: key({
+    env: 'CVM_ADMIN_TOKEN',
+    description:
+      'Token that reads what CVM_OPS_TOKEN reads and may also retry, clean and promote on the queue board (bearer or basic auth). Unset: read-only.',
+    unit: 'secret',
+    default: undefined,
+    secret: 'whole',
+    schema: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+  }),
   webhookBodyLimitBytes: key({
     env: 'CVM_WEBHOOK_BODY_LIMIT_BYTES',
     description: 'Largest webhook body accepted; larger ones get 413.',
@@ -239,6 +248,61 @@ export const CONFIG_KEYS = {
     'CVM_GAR_TOKENS',
     'Path tokens of POST /webhooks/gar/<token> (Pub/Sub push subscription).',
   ),
+  garOidcAudience: key({
+    env: 'CVM_GAR_OIDC_AUDIENCE',
+    description:
+      'Audience of the OIDC token of a Pub/Sub push (--push-auth-token-audience); set, POST /webhooks/gar verifies that token. Unset: path tokens only.',
+    unit: 'text',
+    default: undefined,
+    secret: 'none',
+    schema: z.string().min(1).optional(),
+  }),
+  garOidcEmails: key({
+    env: 'CVM_GAR_OIDC_EMAILS',
+    description:
+      'Service accounts (--push-auth-service-account) the OIDC token may name as email, comma-separated; required with CVM_GAR_OIDC_AUDIENCE.',
+    unit: 'emails',
+    default: undefined,
+    secret: 'none',
+    schema: z
+      .string()
+      .optional()
+      .transform((text) =>
+        (text ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .refine((list) => list.every((s) => /^[^@\s]+@[^@\s]+$/.test(s)), {
+        error: 'must be comma-separated email addresses',
+      }),
+  }),
+  garOidcIssuer: key({
+    env: 'CVM_GAR_OIDC_ISSUER',
+    description:
+      'Issuers (iss) the OIDC token may name, comma-separated. Unset: https://accounts.google.com, as Pub/Sub signs.',
+    unit: 'URLs',
+    default: undefined,
+    secret: 'none',
+    schema: z
+      .string()
+      .optional()
+      .transform((text) =>
+        (text ?? 'https://accounts.google.com')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      ),
+  }),
+  garOidcJwksUrl: key({
+    env: 'CVM_GAR_OIDC_JWKS_URL',
+    description:
+      "The issuer's signing keys (JWKS), fetched and cached. Unset: Google's, https://www.googleapis.com/oauth2/v3/certs.",
+    unit: 'URL',
+    default: undefined,
+    secret: 'none',
+    schema: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  }),
   distributionTokens: sourceSecrets(
     'CVM_DISTRIBUTION_TOKENS',
     'Bearer tokens of POST /webhooks/distribution (notifications endpoint headers).',
@@ -493,12 +557,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       problems.push(`${spec.env}: ${result.error.issues[0]?.message ?? 'invalid'}${shown}`);
     }
   }
+  problems.push(...crossKeyProblems(values));
   for (const name of Object.keys(env).sort()) {
     if (name.startsWith('CVM_') && !knownEnv.has(name as `CVM_${string}`))
       problems.push(`${name}: unknown key`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(values) as Config;
+}
+
+/** Rules that involve two keys; checked once every key parsed on its own. */
+function crossKeyProblems(values: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  if (values.adminToken !== undefined && values.adminToken === values.opsToken)
+    problems.push(
+      'CVM_ADMIN_TOKEN: must differ from CVM_OPS_TOKEN (else every reader is an admin)',
+    );
+  const emails = values.garOidcEmails;
+  if (values.garOidcAudience !== undefined && Array.isArray(emails) && emails.length === 0)
+    problems.push(
+      'CVM_GAR_OIDC_EMAILS: required with CVM_GAR_OIDC_AUDIENCE (any Google service account could sign otherwise)',
+    );
+  return problems;
 }
 
 /** Every config value is a scalar. */

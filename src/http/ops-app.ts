@@ -1,5 +1,6 @@
 import express, { type Request, type Response } from 'express';
 import type { Metrics } from '../observability/metrics.js';
+import type { QueueAdmin } from '../queue/queue-admin.js';
 import type { BoardQueue } from '../queue/queue-board.js';
 import { opsAuth } from './ops-auth.js';
 import { QUEUE_BOARD_PATH, createQueueBoardRouter } from './queue-board-router.js';
@@ -18,14 +19,21 @@ export interface OpsAppDeps {
    * Undefined: those routes answer 404; `/healthz` and `/readyz` stay open either way.
    */
   opsToken?: string | undefined;
-  /** The BullMQ queues the board at `/admin/queues` shows, read-only. None: no board. */
+  /**
+   * `CVM_ADMIN_TOKEN`: reads what the ops token reads and may also retry, clean and promote on
+   * the queue board (with `queueAdmin`). Undefined: the board is read-only for everyone.
+   */
+  adminToken?: string | undefined;
+  /** The BullMQ queues the board at `/admin/queues` shows. None: no board. */
   queues?: readonly BoardQueue[];
+  /** Carries out the board's retries (a rollout through its CV's deduplication). */
+  queueAdmin?: QueueAdmin;
 }
 
 /**
  * The ops port's app: `/healthz` (the process runs) and `/readyz` (its dependencies answer), open
  * for kubelet probes; `/metrics` (Prometheus) and the queue board (`/admin/queues`) behind the ops
- * token (`opsAuth`). The REST API and dashboard join it in later issues, behind the same token.
+ * token (`opsAuth`); the board's retry, clean and promote behind the admin token. The REST API and dashboard join it in later issues, behind the same token.
  */
 export function createOpsApp(deps: OpsAppDeps): express.Express {
   const app = express();
@@ -44,7 +52,7 @@ export function createOpsApp(deps: OpsAppDeps): express.Express {
       .status(ready ? 200 : 503)
       .json({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) });
   });
-  const auth = opsAuth(deps.opsToken);
+  const auth = opsAuth({ opsToken: deps.opsToken, adminToken: deps.adminToken });
   // Every method of /metrics passes the token check first: express would otherwise answer an
   // OPTIONS on its own, without asking for credentials.
   app.use('/metrics', auth, (request: Request, response: Response, next) => {
@@ -59,7 +67,15 @@ export function createOpsApp(deps: OpsAppDeps): express.Express {
     response.status(405).json({ error: 'method not allowed' });
   });
   if (deps.queues !== undefined && deps.queues.length > 0) {
-    app.use(QUEUE_BOARD_PATH, auth, createQueueBoardRouter(deps.queues, QUEUE_BOARD_PATH));
+    const admin = deps.adminToken ? deps.queueAdmin : undefined;
+    app.use(
+      QUEUE_BOARD_PATH,
+      auth,
+      createQueueBoardRouter(deps.queues, {
+        basePath: QUEUE_BOARD_PATH,
+        ...(admin ? { admin } : {}),
+      }),
+    );
   }
   return app;
 }

@@ -21,17 +21,45 @@ export function offeredOpsToken(authorization: string | undefined): string | und
   return colon === -1 ? undefined : decoded.slice(colon + 1);
 }
 
+/** What a credential on the ops port allows: `ops` reads, `admin` also acts on the queue board. */
+export type OpsRole = 'ops' | 'admin';
+
+/** The tokens of the ops port: `CVM_OPS_TOKEN` and `CVM_ADMIN_TOKEN`. */
+export interface OpsTokens {
+  opsToken?: string | undefined;
+  adminToken?: string | undefined;
+}
+
+/**
+ * The role an `Authorization` header proves (see {@link offeredOpsToken}), or undefined. Both
+ * tokens are compared in constant time, whichever matches.
+ */
+export function opsRoleOf(
+  authorization: string | undefined,
+  tokens: OpsTokens,
+): OpsRole | undefined {
+  const offered = offeredOpsToken(authorization);
+  const admin = tokens.adminToken ? matchesAnySecret(offered, [tokens.adminToken]) : false;
+  const ops = tokens.opsToken ? matchesAnySecret(offered, [tokens.opsToken]) : false;
+  return admin ? 'admin' : ops ? 'ops' : undefined;
+}
+
+/** The role {@link opsAuth} found, for the handlers after it. */
+export const opsRoleOfResponse = (response: Response): OpsRole | undefined =>
+  (response.locals as { opsRole?: OpsRole }).opsRole;
+
 /**
  * Middleware guarding the ops port's protected routes (`/metrics`, `/admin/queues`, `/api/v1`).
  *
- * - `token` set: the request passes when it offers the token (see {@link offeredOpsToken}),
- *   compared in constant time; otherwise 401 with `WWW-Authenticate: Basic realm="cvm"` so that a
- *   browser prompts for it.
- * - `token` undefined or empty (`CVM_OPS_TOKEN` unset): every request answers 404, the routes are disabled;
- *   they are never open without credentials.
+ * - A token set: the request passes when it offers the ops or the admin token (see
+ *   {@link offeredOpsToken}), compared in constant time, and `response.locals.opsRole` says which
+ *   ({@link opsRoleOfResponse}); otherwise 401 with `WWW-Authenticate: Basic realm="cvm"` so that a
+ *   browser prompts for it. Which routes need the admin role is for the routes to say.
+ * - Neither set (`CVM_OPS_TOKEN` and `CVM_ADMIN_TOKEN` unset): every request answers 404, the
+ *   routes are disabled; they are never open without credentials.
  */
-export function opsAuth(token: string | undefined): RequestHandler {
-  if (!token) {
+export function opsAuth(tokens: OpsTokens): RequestHandler {
+  if (!tokens.opsToken && !tokens.adminToken) {
     return (_request: Request, response: Response) => {
       response.status(404).json({
         error: 'disabled',
@@ -39,9 +67,10 @@ export function opsAuth(token: string | undefined): RequestHandler {
       });
     };
   }
-  const secrets = [token];
   return (request: Request, response: Response, next: NextFunction) => {
-    if (matchesAnySecret(offeredOpsToken(request.headers.authorization), secrets)) {
+    const role = opsRoleOf(request.headers.authorization, tokens);
+    if (role) {
+      (response.locals as { opsRole?: OpsRole }).opsRole = role;
       next();
       return;
     }

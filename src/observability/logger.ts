@@ -27,6 +27,7 @@ export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'config.opsToken',
+  'config.adminToken',
 ];
 
 export interface LoggerOptions {

@@ -83,10 +83,18 @@ export class RolloutQueue implements RolloutSink, RolloutWaker {
     });
     // Deduplicated into a job that waits (a retry backoff, a rollout waiting for its workloads):
     // a new request means the world changed, so that job runs now, with the newest trigger.
-    if (job.id && (await this.queue.getJobState(job.id)) === 'delayed') {
+    const state = job.id ? await this.queue.getJobState(job.id) : 'unknown';
+    if (job.id && state === 'delayed') {
       const existing = await this.queue.getJob(job.id);
       await existing?.updateData(data).catch(() => undefined);
       await existing?.promote().catch(() => undefined);
+    }
+    // Into a job that has not started yet: it carries the newest trigger (a push that came after
+    // a watch event's resume), so a rollout that can give way to a newer digest looks at the tag.
+    if (job.id && state === 'waiting' && data.trigger.kind !== 'resume') {
+      const existing = await this.queue.getJob(job.id);
+      if (existing?.data.trigger.kind === 'resume')
+        await existing.updateData(data).catch(() => undefined);
     }
   }
 

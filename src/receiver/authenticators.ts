@@ -8,8 +8,16 @@ export interface AuthRequest {
   rawBody: Buffer;
 }
 
-/** True when the request proves it knows one of the configured secrets. */
-export type Authenticator = (request: AuthRequest) => boolean;
+/**
+ * What an authenticator decided: `true` (proven), `false` (no or a wrong secret: 401), a refusal
+ * whose reason the 401 states (an OIDC token that is expired, for another audience, …), or
+ * `unavailable` when the proof could not be checked now (the issuer's keys could not be fetched:
+ * 503, the sender retries).
+ */
+export type AuthResult = boolean | { refused: string } | { unavailable: string };
+
+/** Whether the request proves it is from the configured sender. */
+export type Authenticator = (request: AuthRequest) => AuthResult | Promise<AuthResult>;
 
 const digest = (value: string | Buffer) => createHash('sha256').update(value).digest();
 

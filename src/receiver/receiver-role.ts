@@ -45,7 +45,7 @@ export function createReceiverRole(deps: ReceiverRoleDeps): ReceiverRole {
     ...(deps.pollState ? { pollState: deps.pollState } : {}),
   });
   const sources = webhookSources(deps.config);
-  const enabled = sources.filter((s) => s.secrets.length > 0).map((s) => s.source);
+  const enabled = sources.filter((s) => s.enabled).map((s) => s.source);
   logger.info({ sources: enabled }, 'webhook sources enabled');
   const webhookServer = new HttpServer({
     name: 'webhook-server',

@@ -8,14 +8,19 @@ import {
   pathTokenAuth,
   type Authenticator,
 } from './authenticators.js';
+import { pubsubOidcAuth } from './pubsub-oidc-auth.js';
 
 /** One webhook endpoint: a row of the table, not a branch of a switch (STYLE.md). */
 export interface WebhookSource {
   source: PushSource;
-  /** Whether the secret comes in the path: `/webhooks/<source>/<token>`. */
-  tokenInPath: boolean;
-  /** Configured secrets; an empty list disables the endpoint (404). */
-  secrets: readonly string[];
+  /**
+   * Where the route takes a secret: `token` in the path only (`/webhooks/<source>/<token>`),
+   * `none` (`/webhooks/<source>`, the secret is in a header), or `either` (Artifact Registry
+   * with both path tokens and OIDC configured). The other form answers 404.
+   */
+  path: 'token' | 'none' | 'either';
+  /** Whether some secret is configured; a disabled endpoint answers 404. */
+  enabled: boolean;
   authenticate: Authenticator;
   /** Media types accepted (after parameters are stripped); anything else gets 415. */
   mediaTypes: readonly string[];
@@ -23,6 +28,34 @@ export interface WebhookSource {
 }
 
 const JSON_TYPES = ['application/json'];
+
+/**
+ * Artifact Registry / GCR (a Pub/Sub push subscription): the OIDC token Pub/Sub attaches, verified
+ * when `CVM_GAR_OIDC_AUDIENCE` is set, on `/webhooks/gar`; path tokens (`CVM_GAR_TOKENS`) on
+ * `/webhooks/gar/<token>`. Either, both or neither may be configured.
+ */
+function garRow(config: Config): WebhookSource {
+  const tokens = pathTokenAuth(config.garTokens);
+  const oidc =
+    config.garOidcAudience === undefined
+      ? undefined
+      : pubsubOidcAuth({
+          audience: config.garOidcAudience,
+          emails: config.garOidcEmails,
+          issuers: config.garOidcIssuer,
+          ...(config.garOidcJwksUrl ? { jwksUrl: config.garOidcJwksUrl } : {}),
+        });
+  const withToken = config.garTokens.length > 0;
+  return {
+    source: 'gar',
+    enabled: withToken || oidc !== undefined,
+    path: oidc === undefined ? 'token' : withToken ? 'either' : 'none',
+    authenticate: (request) =>
+      request.pathToken !== undefined ? tokens(request) : (oidc?.(request) ?? false),
+    mediaTypes: JSON_TYPES,
+    normalize: NORMALIZERS.gar,
+  };
+}
 
 /**
  * The webhook endpoints of DESIGN §3, built from the configuration. The ECR row is the EventBridge
@@ -34,13 +67,13 @@ export function webhookSources(config: Config): WebhookSource[] {
     secrets: readonly string[],
     authenticate: Authenticator,
     mediaTypes: readonly string[] = JSON_TYPES,
-    tokenInPath = false,
+    path: WebhookSource['path'] = 'none',
   ): WebhookSource => ({
     source,
-    secrets,
+    enabled: secrets.length > 0,
     authenticate,
     mediaTypes,
-    tokenInPath,
+    path,
     normalize: NORMALIZERS[source],
   });
   return [
@@ -50,9 +83,9 @@ export function webhookSources(config: Config): WebhookSource[] {
       config.dockerhubTokens,
       pathTokenAuth(config.dockerhubTokens),
       JSON_TYPES,
-      true,
+      'token',
     ),
-    row('quay', config.quayTokens, pathTokenAuth(config.quayTokens), JSON_TYPES, true),
+    row('quay', config.quayTokens, pathTokenAuth(config.quayTokens), JSON_TYPES, 'token'),
     row('ghcr', config.ghcrSecrets, hmacSha256Auth('x-hub-signature-256', config.ghcrSecrets), [
       'application/json',
       'application/x-www-form-urlencoded',
@@ -62,7 +95,7 @@ export function webhookSources(config: Config): WebhookSource[] {
       'application/cloudevents+json',
     ]),
     row('acr', config.acrTokens, authorizationAuth(config.acrTokens)),
-    row('gar', config.garTokens, pathTokenAuth(config.garTokens), JSON_TYPES, true),
+    garRow(config),
     row('distribution', config.distributionTokens, authorizationAuth(config.distributionTokens), [
       'application/vnd.docker.distribution.events.v2+json',
       'application/vnd.docker.distribution.events.v1+json',

@@ -7,6 +7,9 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Ingest } from './ingest.js';
 
+/** Writes refused while the event queue reports ready, tried again before the message goes back. */
+const UNAVAILABLE_RETRIES = 2;
+const UNAVAILABLE_RETRY_MS = 250;
 export interface SqsIntakeOptions {
   queueUrl: string;
   /** A client configured with region, credentials and, for moto or LocalStack, an endpoint. */
@@ -113,11 +116,16 @@ export class SqsIntake implements Runnable {
     } catch {
       return this.#malformed(message, 'body: invalid JSON');
     }
-    const result = await this.options.ingest.ingest('ecr', this.options.normalize, {
-      body,
-      headers: this.#headers,
-      receivedAt: new Date(),
-    });
+    const receivedAt = new Date();
+    let result = await this.#ingest(body, receivedAt);
+    // Refused while the connection says it is ready (a slow first write after Redis came back):
+    // tried again here, since each receive counts towards the redrive policy. Intake writes are
+    // idempotent, so a write that did land is not doubled.
+    for (let retry = 1; result.status === 'unavailable' && retry <= UNAVAILABLE_RETRIES; retry++) {
+      if (!this.options.sinkReady() || this.#stopping !== undefined) break;
+      await new Promise((resolve) => setTimeout(resolve, UNAVAILABLE_RETRY_MS * retry));
+      result = await this.#ingest(body, receivedAt);
+    }
     switch (result.status) {
       case 'malformed':
       case 'too_many':
@@ -134,6 +142,14 @@ export class SqsIntake implements Runnable {
         });
         return true;
     }
+  }
+
+  #ingest(body: unknown, receivedAt: Date) {
+    return this.options.ingest.ingest('ecr', this.options.normalize, {
+      body,
+      headers: this.#headers,
+      receivedAt,
+    });
   }
 
   #malformed(message: Message, reason: string): false {

@@ -99,7 +99,7 @@ function answerFor(result: IngestResult, retryAfterSeconds: number): Answer {
  */
 export function createWebhookApp(deps: WebhookAppDeps): express.Express {
   const bySource = new Map(
-    deps.sources.filter((s) => s.secrets.length > 0).map((s) => [s.source as string, s]),
+    deps.sources.filter((s) => s.enabled).map((s) => [s.source as string, s]),
   );
   const now = deps.now ?? (() => new Date());
   const app = express();
@@ -128,7 +128,9 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
         body: { error: 'unknown source' },
       });
     const token = request.params.token as string | undefined;
-    if (source.tokenInPath !== (token !== undefined)) {
+    const pathFits =
+      source.path === 'either' || (source.path === 'token') === (token !== undefined);
+    if (!pathFits) {
       return send(response, source.source, started, {
         status: 404,
         outcome: 'not_found',
@@ -137,11 +139,23 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
     }
     const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const headers = headersOf(request);
-    if (!source.authenticate({ headers, pathToken: token, rawBody })) {
+    const verdict = await source.authenticate({ headers, pathToken: token, rawBody });
+    if (verdict !== true) {
+      if (typeof verdict === 'object' && 'unavailable' in verdict) {
+        return send(response, source.source, started, {
+          status: 503,
+          outcome: 'unavailable',
+          body: { error: verdict.unavailable },
+          headers: { 'retry-after': String(deps.retryAfterSeconds ?? 5) },
+        });
+      }
       return send(response, source.source, started, {
         status: 401,
         outcome: 'unauthorized',
-        body: { error: 'unauthorized' },
+        body: {
+          error: 'unauthorized',
+          ...(typeof verdict === 'object' ? { message: verdict.refused } : {}),
+        },
       });
     }
     const mediaType = mediaTypeOf(headers['content-type']);

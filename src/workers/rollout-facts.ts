@@ -33,6 +33,12 @@ export interface RolloutFacts {
   verifyJobs?: ReadonlyMap<string, VerifyJobState>;
   /** The Services a BlueGreen rollout switches, as read now (`null`: missing), by `namespace/name`. */
   services?: ReadonlyMap<string, ServiceView | null>;
+  /**
+   * This run was brought by a push, poll or sync, not by a watch event or a recheck: a strategy
+   * that can still give way (a canary before promotion, BlueGreen before the switch) resolves
+   * the tag to see whether a newer digest supersedes its rollout.
+   */
+  news?: boolean;
   /** A canary's Pods as read now, by {@link workloadKey} of their workload. */
   pods?: ReadonlyMap<string, readonly PodView[]>;
   now: Date;

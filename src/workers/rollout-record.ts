@@ -9,6 +9,10 @@ import { workloadKey } from './rollout-facts.js';
 
 export const iso = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
+/** Milliseconds of an RFC 3339 time; never (+∞) when there is none. */
+export const timeOf = (at: string | undefined): number =>
+  at ? Date.parse(at) : Number.POSITIVE_INFINITY;
+
 export interface RolloutRecord {
   /** Status fields: `rollout` is removed (null in the merge patch). */
   fields: Partial<ContainerVersionStatus>;

@@ -15,16 +15,12 @@ import {
 import { rolloutRecord } from './rollout-record.js';
 import type { RolloutRunnerDeps } from './rollout-runner.js';
 import { startRollout, type StartContext } from './rollout-start.js';
-import { RunStatus, afterStepFailed } from './run-status.js';
+import { RunStatus, afterStepFailed, transitionConditions } from './run-status.js';
 import { cvReference } from './cv-status.js';
-import { metricsOfStep, canarySteps } from './strategies/canary.js';
 import { STRATEGIES } from './strategies/strategies.js';
 import { TrafficEffects } from './traffic-effects.js';
-import type { Measurement, MetricRun } from '../api/container-version.js';
+import { TrafficSteps } from './traffic-steps.js';
 import { iso } from './rollout-record.js';
-
-/** Measurements of one metric kept in `status.rollout.canary.metrics`. */
-const MEASUREMENTS_KEPT = 10;
 
 /** Actions one job run carries out at most before it hands the rollout to a fresh job. */
 const ACTIONS_PER_RUN = 32;
@@ -45,6 +41,7 @@ export class StillBlockedError extends Error {
 export class RolloutRun {
   readonly #effects: WorkloadEffects;
   readonly #traffic: TrafficEffects;
+  readonly #steps: TrafficSteps;
   readonly #status: RunStatus;
   readonly #start: StartContext;
   #recorded: RunOutcome | undefined;
@@ -52,7 +49,7 @@ export class RolloutRun {
   constructor(
     private readonly deps: RolloutRunnerDeps,
     private readonly spec: ContainerVersionSpec,
-    data: RolloutJobData,
+    private readonly data: RolloutJobData,
     private readonly log: Logger,
     generation: number,
   ) {
@@ -63,12 +60,15 @@ export class RolloutRun {
       pods: deps.pods ?? unavailable('pods'),
       patched: () => deps.observer?.patched(data),
     });
+    this.#steps = new TrafficSteps({ ...deps, traffic: this.#traffic, spec, log });
     this.#status = new RunStatus(deps, generation, data);
     this.#start = { deps, spec, data, status: this.#status, log };
   }
 
   async loop(start: StoredContainerVersion): Promise<RunOutcome> {
-    let facts: RolloutFacts = { cv: start, spec: this.spec, now: this.deps.now() };
+    // Brought by a push, a poll or a sync (not a watch event or a recheck): the tag may have moved.
+    const news = this.data.trigger.kind !== 'resume' ? { news: true } : {};
+    let facts: RolloutFacts = { cv: start, spec: this.spec, now: this.deps.now(), ...news };
     for (let i = 0; i < ACTIONS_PER_RUN; i++) {
       const action = decideRollout(facts);
       this.log.debug(
@@ -93,6 +93,7 @@ export class RolloutRun {
         cv: step.cv,
         spec: this.spec,
         now: this.deps.now(),
+        ...news,
         ...(action.type === 'record' ? {} : { resolved: facts.resolved }),
         ...(step.observed ? { observed: step.observed } : {}),
       };
@@ -139,25 +140,26 @@ export class RolloutRun {
     return { ...read, ...(services ? { services } : {}), ...(pods ? { pods } : {}) };
   }
 
-  /** BlueGreen: CVM_PREVIEW_URL and CVM_ACTIVE_URL for the verify checks (`http://<svc>.<ns>.svc.cluster.local[:port]`). */
-  async #serviceUrls(cv: StoredContainerVersion): Promise<Record<string, string>> {
-    const bg = cv.status?.rollout?.blueGreen;
-    if (!bg) return {};
-    const namespace = cv.metadata.namespace;
-    const names = { CVM_ACTIVE_URL: bg.activeService, CVM_PREVIEW_URL: bg.previewService };
-    const services = await this.#traffic.services(
-      Object.values(names)
-        .filter((n): n is string => n !== undefined)
-        .map((name) => ({ namespace, name })),
-    );
-    const env: Record<string, string> = {};
-    for (const [key, name] of Object.entries(names)) {
-      if (!name) continue;
-      const port = services.get(`${namespace}/${name}`)?.port;
-      env[key] =
-        `http://${name}.${namespace}.svc.cluster.local${port && port !== 80 ? `:${port}` : ''}`;
-    }
-    return env;
+  async #apply(
+    cv: StoredContainerVersion,
+    action: Extract<RolloutAction, { type: 'apply' }>,
+  ): Promise<Step> {
+    const rollout = rolloutOf(cv);
+    const change = await this.#steps.apply(cv, rollout, action);
+    return this.#change(cv, change, transitionConditions(this.#status, rollout, action.then));
+  }
+
+  async #route(
+    cv: StoredContainerVersion,
+    action: Extract<RolloutAction, { type: 'route' }>,
+  ): Promise<Step> {
+    const rollout = rolloutOf(cv);
+    const change = await this.#steps.route(cv, rollout, action);
+    return this.#change(cv, change, transitionConditions(this.#status, rollout, action.then));
+  }
+
+  async #measure(cv: StoredContainerVersion, names: readonly string[]): Promise<Step> {
+    return this.#change(cv, await this.#steps.measure(rolloutOf(cv), names));
   }
 
   async #act(facts: RolloutFacts, action: RolloutAction): Promise<Step> {
@@ -173,7 +175,7 @@ export class RolloutRun {
             this.spec,
             rolloutOf(cv),
             action.checks,
-            await this.#serviceUrls(cv),
+            await this.#steps.serviceUrls(cv),
           ),
         );
       case 'patch':
@@ -246,142 +248,11 @@ export class RolloutRun {
 
   async #promote(cv: StoredContainerVersion, to: Partial<RolloutState>): Promise<Step> {
     const rollout = rolloutOf(cv);
-    const conditions = this.#conditionsOf(rollout, to);
+    const conditions = transitionConditions(this.#status, rollout, to);
     if (to.phase === 'Patching' && rollout.strategy === 'Rolling')
       await this.#effects.removeVerifyJobs(cv, rollout);
-    await this.#eventsOf(cv, rollout, to);
+    await this.#steps.transitionEvents(cv, rollout, to);
     return this.#change(cv, { rollout: to }, conditions);
-  }
-
-  /** The conditions a transition changes: a rollout that starts patching, or starts rolling back. */
-  #conditionsOf(rollout: RolloutState, to: Partial<RolloutState>): ConditionUpdate[] {
-    if (to.phase === 'Patching' && rollout.phase === 'Verifying' && rollout.strategy === 'Rolling')
-      return [this.#status.progressing(Reason.RolloutStarted, to.message ?? '')];
-    if (to.phase === 'RollingBack' && rollout.phase !== 'RollingBack')
-      return [
-        this.#status.progressing(Reason.RollingBack, to.message ?? ''),
-        this.#status.condition(
-          ConditionType.Degraded,
-          'True',
-          (to.reason as Reason | undefined) ?? Reason.RolloutFailed,
-          to.failure ?? to.message ?? '',
-        ),
-      ];
-    if (to.phase && to.phase !== rollout.phase && to.phase !== 'Recording' && to.message)
-      return [this.#status.progressing(progressReason(to.phase), to.message)];
-    return [];
-  }
-
-  /** Events of BlueGreen and Canary steps: paused, judged, rolling back. */
-  async #eventsOf(cv: StoredContainerVersion, rollout: RolloutState, to: Partial<RolloutState>) {
-    const record = (type: 'Normal' | 'Warning', reason: Reason, message: string) =>
-      this.deps.events.record(cvReference(cv), type, reason, message);
-    const judgement = to.canary?.judgement;
-    if (judgement && judgement.at !== rollout.canary?.judgement?.at)
-      this.deps.observer?.judged?.(judgement.result);
-    if (judgement && judgement.at !== rollout.canary?.judgement?.at)
-      await record(
-        judgement.result === 'Passed' ? 'Normal' : 'Warning',
-        judgement.result === 'Passed' ? Reason.AnalysisPassed : Reason.AnalysisFailed,
-        judgement.message,
-      );
-    if (to.phase === 'Paused' && rollout.phase !== 'Paused')
-      await record('Normal', Reason.RolloutPaused, to.message ?? 'paused');
-    if (
-      to.phase === 'RollingBack' &&
-      rollout.phase !== 'RollingBack' &&
-      rollout.strategy !== 'Rolling'
-    )
-      await record('Warning', Reason.RolloutFailed, to.failure ?? to.message ?? 'rolling back');
-  }
-
-  async #apply(
-    cv: StoredContainerVersion,
-    action: Extract<RolloutAction, { type: 'apply' }>,
-  ): Promise<Step> {
-    const rollout = rolloutOf(cv);
-    const change = await this.#traffic.apply(cv, this.spec, rollout, action.changes, action.then);
-    const weight = action.then.canary?.weight;
-    if (weight !== undefined && weight > 0 && weight !== rollout.canary?.weight)
-      await this.deps.events.record(
-        cvReference(cv),
-        'Normal',
-        Reason.CanaryWeightSet,
-        `canary at ${weight}%: ${action.then.canary?.canaryReplicas ?? 0} of ${rollout.canary?.total ?? 0} replicas run ${rollout.version}`,
-      );
-    const scaledDown = action.changes.filter((c) => c.replicas === 0 && c.role === 'live');
-    if (scaledDown.length > 0)
-      await this.deps.events.record(
-        cvReference(cv),
-        'Normal',
-        Reason.ScaledDown,
-        `${rollout.blueGreen?.liveColor ?? 'the old colour'} scaled down to 0: ${scaledDown.map((c) => c.name).join(', ')}`,
-      );
-    await this.#eventsOf(cv, rollout, action.then);
-    return this.#change(cv, change, this.#conditionsOf(rollout, action.then));
-  }
-
-  async #route(
-    cv: StoredContainerVersion,
-    action: Extract<RolloutAction, { type: 'route' }>,
-  ): Promise<Step> {
-    const rollout = rolloutOf(cv);
-    const bg = rollout.blueGreen;
-    const to =
-      'selector' in action.target
-        ? JSON.stringify(action.target.selector)
-        : action.target.externalName;
-    const back = action.then.blueGreen?.switchedBackAt && !bg?.switchedBackAt;
-    const preview = action.service === bg?.previewService && action.service !== bg?.activeService;
-    const reason = back
-      ? Reason.TrafficSwitchedBack
-      : preview
-        ? Reason.PreviewSwitched
-        : Reason.TrafficSwitched;
-    const colour = back ? bg?.liveColor : bg?.newColor;
-    this.deps.observer?.switched?.(reason);
-    await this.#traffic.route(
-      cv,
-      action.service,
-      action.target,
-      reason,
-      `Service ${action.service} now sends traffic to ${colour ?? to} (${to})`,
-    );
-    return this.#change(cv, { rollout: action.then }, this.#conditionsOf(rollout, action.then));
-  }
-
-  /** `measure`: one measurement of each metric due; the analysis of the step keeps the last few. */
-  async #measure(cv: StoredContainerVersion, names: readonly string[]): Promise<Step> {
-    const rollout = rolloutOf(cv);
-    const checks = this.deps.metricChecks;
-    if (!checks) throw new Error('this cvm has no metric checks configured (metricChecks)');
-    const cs = rollout.canary;
-    if (!cs) throw new Error('only a Canary rollout measures metrics');
-    const step = canarySteps(this.spec)[rollout.step - 1];
-    const runs: MetricRun[] = [...(cs.metrics ?? [])];
-    for (const metric of metricsOfStep(this.spec, step).filter((m) => names.includes(m.name))) {
-      const measured = await checks.measure({
-        name: metric.name,
-        address: metric.prometheus.address,
-        query: metric.prometheus.query,
-        successCondition: metric.successCondition,
-        ...(metric.failureCondition ? { failureCondition: metric.failureCondition } : {}),
-        timeoutSeconds: metric.prometheus.timeoutSeconds,
-      });
-      const measurement: Measurement = { at: iso(this.deps.now()), ...measured };
-      const index = runs.findIndex((r) => r.name === metric.name);
-      const run = index >= 0 ? runs[index] : undefined;
-      const next: MetricRun = {
-        name: metric.name,
-        measurements: [...(run?.measurements ?? []), measurement].slice(-MEASUREMENTS_KEPT),
-        count: (run?.count ?? 0) + 1,
-        failures: (run?.failures ?? 0) + (measured.phase === 'Successful' ? 0 : 1),
-      };
-      if (index >= 0) runs[index] = next;
-      else runs.push(next);
-      this.log.info({ metric: metric.name, ...measured }, 'metric measured');
-    }
-    return this.#change(cv, { rollout: { canary: { ...cs, metrics: runs } } });
   }
 
   /** `request`: what a person asked for, recorded as handled in the same write as its effect. */
@@ -413,7 +284,8 @@ export class RolloutRun {
           : action.action === 'retry'
             ? Reason.RolloutRetried
             : Reason.RolloutPromoted;
-    const conditions = rollout && action.to ? this.#conditionsOf(rollout, action.to) : [];
+    const conditions =
+      rollout && action.to ? transitionConditions(this.#status, rollout, action.to) : [];
     const stored = await this.#status.write(cv, fields, conditions);
     await this.deps.events.record(
       cvReference(cv),
@@ -516,26 +388,6 @@ export class RolloutRun {
     const phase = change.rollout.phase;
     if (phase && phase !== before.phase) this.deps.observer?.step?.(before.strategy, phase);
     return { cv: stored, ...(change.observed ? { observed: change.observed } : {}) };
-  }
-}
-
-/** The Progressing reason of a rollout that enters `phase`. */
-function progressReason(phase: RolloutState['phase']): Reason {
-  switch (phase) {
-    case 'Verifying':
-      return Reason.Verifying;
-    case 'Switching':
-      return Reason.TrafficSwitched;
-    case 'Paused':
-      return Reason.RolloutPaused;
-    case 'Analyzing':
-      return Reason.Analyzing;
-    case 'ScalingDown':
-      return Reason.ScalingDown;
-    case 'RollingBack':
-      return Reason.RollingBack;
-    default:
-      return Reason.WaitingForRollout;
   }
 }
 

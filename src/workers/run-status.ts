@@ -1,4 +1,4 @@
-import type { ContainerVersionStatus } from '../api/container-version.js';
+import type { ContainerVersionStatus, RolloutState } from '../api/container-version.js';
 import { ConditionType, Reason, type ConditionUpdate } from '../api/conditions.js';
 import type { RolloutJobData } from '../queue/rollout-queue.js';
 import { cvReference, writeStatus, type StatusDeps } from './cv-status.js';
@@ -107,5 +107,54 @@ export async function reportStepFailed(
     await deps.events.record(cvReference(cv), 'Warning', failure.reason, failure.message);
   } catch {
     // The API server is what failed; the job's retry is the record that matters.
+  }
+}
+
+/** The conditions a transition of a rollout changes: it starts patching, rolls back, is superseded, or enters a phase. */
+export function transitionConditions(
+  status: RunStatus,
+  rollout: RolloutState,
+  to: Partial<RolloutState>,
+): ConditionUpdate[] {
+  if (to.phase === 'Patching' && rollout.phase === 'Verifying' && rollout.strategy === 'Rolling')
+    return [status.progressing(Reason.RolloutStarted, to.message ?? '')];
+  if (
+    to.phase === 'RollingBack' &&
+    rollout.phase !== 'RollingBack' &&
+    to.reason === Reason.RolloutSuperseded
+  )
+    return [status.progressing(Reason.RolloutSuperseded, to.message ?? '')];
+  if (to.phase === 'RollingBack' && rollout.phase !== 'RollingBack')
+    return [
+      status.progressing(Reason.RollingBack, to.message ?? ''),
+      status.condition(
+        ConditionType.Degraded,
+        'True',
+        (to.reason as Reason | undefined) ?? Reason.RolloutFailed,
+        to.failure ?? to.message ?? '',
+      ),
+    ];
+  if (to.phase && to.phase !== rollout.phase && to.phase !== 'Recording' && to.message)
+    return [status.progressing(progressReason(to.phase), to.message)];
+  return [];
+}
+
+/** The Progressing reason of a rollout that enters `phase`. */
+function progressReason(phase: RolloutState['phase']): Reason {
+  switch (phase) {
+    case 'Verifying':
+      return Reason.Verifying;
+    case 'Switching':
+      return Reason.TrafficSwitched;
+    case 'Paused':
+      return Reason.RolloutPaused;
+    case 'Analyzing':
+      return Reason.Analyzing;
+    case 'ScalingDown':
+      return Reason.ScalingDown;
+    case 'RollingBack':
+      return Reason.RollingBack;
+    default:
+      return Reason.WaitingForRollout;
   }
 }

@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       opsPort: 8081,
       listenHost: '0.0.0.0',
       opsToken: undefined,
+      adminToken: undefined,
       webhookBodyLimitBytes: 1048576,
       maxEventsPerDelivery: 1000,
       ecrApiKeys: [],
@@ -28,6 +29,10 @@ describe('loadConfig', () => {
       harborTokens: [],
       acrTokens: [],
       garTokens: [],
+      garOidcAudience: undefined,
+      garOidcEmails: [],
+      garOidcIssuer: ['https://accounts.google.com'],
+      garOidcJwksUrl: undefined,
       distributionTokens: [],
       genericSecrets: [],
       sqsQueueUrl: undefined,
@@ -55,6 +60,19 @@ describe('loadConfig', () => {
       logLevel: 'info',
       shutdownTimeoutMs: 25000,
     });
+  });
+
+  it('refuses an admin token equal to the ops token, naming CVM_ADMIN_TOKEN', () => {
+    const same = 'the-same-token-0123456789';
+    expect(() => loadConfig({ CVM_OPS_TOKEN: same, CVM_ADMIN_TOKEN: same })).toThrow(
+      /CVM_ADMIN_TOKEN: must differ from CVM_OPS_TOKEN/,
+    );
+    expect(() => loadConfig({ CVM_ADMIN_TOKEN: 'short' })).toThrow(
+      /CVM_ADMIN_TOKEN: must be at least 16 characters/,
+    );
+    expect(loadConfig({ CVM_OPS_TOKEN: same, CVM_ADMIN_TOKEN: `${same}-admin` }).adminToken).toBe(
+      `${same}-admin`,
+    );
   });
 
   it('reads CVM_* variables and converts numbers', () => {

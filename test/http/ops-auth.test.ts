@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { createOpsApp, type ReadinessCheck } from '../../src/http/ops-app.js';
-import { offeredOpsToken } from '../../src/http/ops-auth.js';
+import { offeredOpsToken, opsRoleOf } from '../../src/http/ops-auth.js';
 import { Metrics } from '../../src/observability/metrics.js';
 
 const TOKEN = 'ops-token-0123456789abcdef';
@@ -27,6 +27,23 @@ describe('offeredOpsToken', () => {
     ['extra words', `Bearer ${TOKEN} more`, undefined],
   ])('%s', (_name, header, expected) => {
     expect(offeredOpsToken(header)).toBe(expected);
+  });
+});
+
+const ADMIN = 'admin-token-0123456789abcdef';
+
+describe('opsRoleOf', () => {
+  it.each<
+    [string, string | undefined, { opsToken?: string; adminToken?: string }, string | undefined]
+  >([
+    ['the ops token', `Bearer ${TOKEN}`, { opsToken: TOKEN, adminToken: ADMIN }, 'ops'],
+    ['the admin token', basic('a', ADMIN), { opsToken: TOKEN, adminToken: ADMIN }, 'admin'],
+    ['the admin token, no ops token set', `Bearer ${ADMIN}`, { adminToken: ADMIN }, 'admin'],
+    ['the admin token when none is set', `Bearer ${ADMIN}`, { opsToken: TOKEN }, undefined],
+    ['an empty bearer, no admin token set', 'Bearer ', { opsToken: TOKEN }, undefined],
+    ['neither token', `Bearer ${TOKEN}x`, { opsToken: TOKEN, adminToken: ADMIN }, undefined],
+  ])('%s', (_name, header, tokens, role) => {
+    expect(opsRoleOf(header, tokens)).toBe(role);
   });
 });
 

@@ -81,12 +81,15 @@ describe('the queue board at /admin/queues', () => {
     });
   });
 
-  it('refuses to pause a queue, and the queue keeps running', async () => {
+  it('refuses to pause a queue (403 saying how to enable actions), and the queue keeps running', async () => {
     const response = await request(opsApp(TOKEN))
       .put('/admin/queues/api/queues/rollouts/pause')
       .auth('operator', TOKEN)
-      .expect(405);
-    expect(response.body).toEqual({ error: { key: 'ERRORS.QUEUE_READ_ONLY' } });
+      .expect(403);
+    expect(response.body).toEqual({
+      error: 'forbidden',
+      message: expect.stringContaining('CVM_ADMIN_TOKEN'),
+    });
     expect(await queues.rollouts.queue.isPaused()).toBe(false);
   });
 
@@ -94,7 +97,7 @@ describe('the queue board at /admin/queues', () => {
     await request(opsApp(TOKEN))
       .put('/admin/queues/api/queues/push-events/empty')
       .auth('operator', TOKEN)
-      .expect(405);
+      .expect(403);
     expect(await queues.pushEvents.queue.getWaitingCount()).toBe(2);
   });
 

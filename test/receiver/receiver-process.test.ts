@@ -11,6 +11,7 @@ import { waitFor } from '../support/wait-for.js';
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const SECRET = 'process-test-secret-0123456789';
 const OPS_TOKEN = 'process-test-ops-token-0123456789';
+const ADMIN_TOKEN = 'process-test-admin-token-0123456789';
 const prefix = `test-${randomUUID().slice(0, 8)}`;
 const queue = new Queue('push-events', { connection: { url: MACHINE_REDIS_URL }, prefix });
 
@@ -35,6 +36,7 @@ describe('cvm receiver (the process)', () => {
         CVM_QUEUE_PREFIX: prefix,
         CVM_GENERIC_SECRETS: SECRET,
         CVM_OPS_TOKEN: OPS_TOKEN,
+        CVM_ADMIN_TOKEN: ADMIN_TOKEN,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -75,8 +77,36 @@ describe('cvm receiver (the process)', () => {
       expect(metrics).toContain(
         'cvm_webhook_requests_total{source="generic",outcome="accepted"} 1',
       );
+      // The queue board: read-only with the ops token, actions with the admin token.
+      const board = async (token: string) =>
+        (
+          (await (
+            await fetch(`http://127.0.0.1:${opsPort}/admin/queues/api/queues`, {
+              headers: { authorization: `Bearer ${token}` },
+            })
+          ).json()) as { queues: { name: string; readOnlyMode: boolean }[] }
+        ).queues.map((q) => [q.name, q.readOnlyMode]);
+      expect(await board(OPS_TOKEN)).toEqual(
+        expect.arrayContaining([
+          ['push-events', true],
+          ['rollouts', true],
+        ]),
+      );
+      expect(await board(ADMIN_TOKEN)).toEqual(
+        expect.arrayContaining([
+          ['push-events', false],
+          ['rollouts', false],
+        ]),
+      );
+      const retry = await fetch(
+        `http://127.0.0.1:${opsPort}/admin/queues/api/queues/push-events/retry/failed`,
+        { method: 'PUT', headers: { authorization: `Bearer ${OPS_TOKEN}` } },
+      );
+      expect(retry.status).toBe(403);
+
       expect(out).not.toContain(SECRET);
       expect(out).not.toContain(OPS_TOKEN);
+      expect(out).not.toContain(ADMIN_TOKEN);
     } finally {
       proc.kill('SIGTERM');
       const [code] = (await once(proc, 'exit')) as [number | null];

@@ -124,18 +124,16 @@ describe('Canary by replica share, judged by Prometheus', () => {
     });
     const t = replicaTimeline('canary-good');
     const digest = stack.push(['sha-c100001', 'canary-good']);
+    // Every step as the API server stores it.
     const seenSteps = new Set<string>();
-    const cv = await waitFor(
-      async () => {
-        const got = await stack.containerVersion('canary-good', 'web');
-        const r = got.status?.rollout;
-        if (r) seenSteps.add(`${r.step}/${r.steps} ${r.phase}`);
-        const last = got.status?.lastRollout;
-        return last?.digest === digest && last.result !== 'Progressing' ? got : undefined;
-      },
-      'the canary rollout to finish',
-      { timeoutMs: 90_000, intervalMs: 100 },
-    );
+    const offSteps = stack.emulator.store.subscribe((event: StoreEvent) => {
+      const o = event.object as any;
+      const r = o.metadata?.namespace === 'canary-good' ? o.status?.rollout : undefined;
+      if (event.resource.startsWith('containerversions') && r)
+        seenSteps.add(`${r.step}/${r.steps} ${r.phase}`);
+    });
+    const cv = await stack.rolloutOf('canary-good', 'web', digest, 90_000);
+    offSteps();
     t.off();
     expect(cv.status.lastRollout).toMatchObject({ result: 'Succeeded', version: 'sha-c100001' });
     expect(cv.status.currentDigest).toBe(digest);
@@ -273,6 +271,34 @@ describe('Canary by replica share, judged by Prometheus', () => {
       /cvm_rollout_requests_total\{action="promote",result="Applied"\} [1-9]/,
     );
   }, 120_000);
+
+  it('a newer push while a canary waits for a person supersedes it: rolled back (no digest blamed), the new one starts', async () => {
+    await canaryApp('canary-next', { steps: [{ setWeight: 50 }, { pause: {} }] });
+    const first = stack.push(['sha-c600001', 'canary-next']);
+    const pausedOn = async (digest: string) =>
+      waitFor(
+        async () => {
+          const r = (await stack.containerVersion('canary-next', 'web')).status?.rollout;
+          return r?.phase === 'Paused' && r.digest === digest ? r : undefined;
+        },
+        `the canary of ${digest} to pause`,
+        { timeoutMs: 30_000 },
+      );
+    await pausedOn(first);
+    const second = stack.push(['sha-c600002', 'canary-next']);
+    const r = await pausedOn(second);
+    expect(r.canary).toMatchObject({ weight: 50, canaryReplicas: 2 });
+    const cv = await stack.containerVersion('canary-next', 'web');
+    expect(cv.status.failedDigests ?? []).not.toContain(first);
+    const history = await stack.history('canary-next', 'web');
+    expect(history[0]).toMatchObject({
+      digest: first,
+      result: 'Superseded',
+      message: expect.stringContaining(`the tag moved on to ${second}`),
+    });
+    expect(imageOf(await get('canary-next', 'web-canary'))).toContain(second);
+    expect(imageOf(await get('canary-next', 'web-stable'))).toBe('example.com/old/web:1');
+  }, 90_000);
 
   it('a canary that crash-loops is judged by its restarts and aborted', async () => {
     stack.emulator.setCrashing(['sha-c400001']);

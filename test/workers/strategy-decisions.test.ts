@@ -284,3 +284,41 @@ describe('BlueGreen scale-down delay', () => {
     });
   });
 });
+
+describe('a canary that can still give way', () => {
+  const paused = inFlight({});
+  it('looks at the tag only when a push (not a recheck) brought the run', () => {
+    expect(
+      decideRollout(
+        facts({ cv: cv({ rollout: paused }), spec: spec(CANARY), observed: new Map() }),
+      ),
+    ).toMatchObject({ type: 'wait' });
+    expect(
+      decideRollout(facts({ cv: cv({ rollout: paused }), spec: spec(CANARY), news: true })),
+    ).toEqual({ type: 'resolve' });
+  });
+
+  it('a newer digest of the tag rolls it back as superseded; the same digest goes on', () => {
+    expect(
+      decideRollout(
+        facts({
+          cv: cv({ rollout: paused }),
+          spec: spec(CANARY),
+          news: true,
+          resolved: { digest: D1 },
+        }),
+      ),
+    ).toMatchObject({ type: 'promote', to: { phase: 'RollingBack', reason: 'RolloutSuperseded' } });
+    expect(
+      decideRollout(
+        facts({
+          cv: cv({ rollout: paused }),
+          spec: spec(CANARY),
+          news: true,
+          resolved: { digest: D2 },
+          observed: new Map(),
+        }),
+      ),
+    ).toMatchObject({ type: 'wait' });
+  });
+});

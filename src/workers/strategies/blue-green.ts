@@ -19,9 +19,11 @@ import {
   reached,
   remember,
   replicasOf,
+  supersede,
   unscalable,
   withRole,
 } from './replica-sets.js';
+import { iso, timeOf } from '../rollout-record.js';
 import type { RequestOutcome, RolloutStrategy } from './strategy.js';
 import { checksOf, verifyNext } from './verify-step.js';
 
@@ -196,6 +198,10 @@ export const blueGreenStrategy: RolloutStrategy = {
     const bg = stateOf(rollout);
     if (!bg) return end('Failed', Reason.InvalidSpec, 'the BlueGreen rollout lost its colours');
     const o = optionsOf(facts.spec);
+    if (!bg.switchedAt && rollout.phase !== 'RollingBack') {
+      const giveWay = supersede(facts, rollout);
+      if (giveWay) return giveWay;
+    }
     switch (rollout.phase) {
       case 'Patching':
         return deploy(facts, rollout, bg);
@@ -203,7 +209,7 @@ export const blueGreenStrategy: RolloutStrategy = {
         if (!facts.observed) return { type: 'observe' };
         const progress = workloadsProgress(withRole(rollout.workloads, 'new'), facts.observed);
         if (progress.state === 'done') return afterReady(facts, rollout, bg);
-        const deadlineMs = time(rollout.progressDeadlineAt);
+        const deadlineMs = timeOf(rollout.progressDeadlineAt);
         if (progress.state === 'failed' || facts.now.getTime() >= deadlineMs)
           return abort(
             Reason.ProgressDeadlineExceeded,
@@ -404,7 +410,7 @@ function succeeded(rollout: RolloutState, bg: BlueGreenState): RolloutTransition
 function scaleDown(facts: RolloutFacts, rollout: RolloutState, bg: BlueGreenState): RolloutAction {
   const o = optionsOf(facts.spec);
   // switchedAt keeps its milliseconds: the delay is never cut short by rounding.
-  const untilMs = time(bg.switchedAt) + o.scaleDownDelaySeconds * 1000;
+  const untilMs = timeOf(bg.switchedAt) + o.scaleDownDelaySeconds * 1000;
   if (facts.now.getTime() < untilMs)
     return {
       type: 'wait',
@@ -458,7 +464,7 @@ function rollBack(facts: RolloutFacts, rollout: RolloutState, bg: BlueGreenState
       }
     : {
         phase: 'Recording',
-        result: 'Failed',
+        result: rollout.reason === Reason.RolloutSuperseded ? 'Superseded' : 'Failed',
         reason: rollout.reason ?? Reason.RolloutFailed,
         message: `${why}; traffic stayed on ${bg.liveColor}`,
       };
@@ -494,6 +500,3 @@ const end = (result: 'Failed', reason: Reason, message: string): RolloutAction =
   type: 'promote',
   to: { phase: 'Recording', result, reason, message },
 });
-
-const time = (at: string | undefined): number => (at ? Date.parse(at) : Number.POSITIVE_INFINITY);
-const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -21,9 +21,11 @@ import {
   reached,
   remember,
   replicasOf,
+  supersede,
   unscalable,
   withRole,
 } from './replica-sets.js';
+import { iso, timeOf } from '../rollout-record.js';
 import type { RequestOutcome, RolloutStrategy } from './strategy.js';
 
 type Options = NonNullable<ContainerVersionSpec['strategy']['canary']>;
@@ -101,6 +103,10 @@ export const canaryStrategy: RolloutStrategy = {
     if (!cs) return end(Reason.InvalidSpec, 'the Canary rollout lost its replica counts');
     const steps = canarySteps(facts.spec);
     const step = steps[rollout.step - 1];
+    if (step !== undefined && rollout.phase !== 'RollingBack') {
+      const giveWay = supersede(facts, rollout);
+      if (giveWay) return giveWay;
+    }
     switch (rollout.phase) {
       case 'Patching':
         return patch(facts, rollout, cs, step);
@@ -336,7 +342,7 @@ function waiting(
   const progress = workloadsProgress(entries, facts.observed);
   const judged = promoting ? undefined : health(facts, rollout);
   if (judged && 'failed' in judged) return abort(Reason.AnalysisFailed, judged.failed, cs, facts);
-  const deadlineMs = time(rollout.progressDeadlineAt);
+  const deadlineMs = timeOf(rollout.progressDeadlineAt);
   if (
     progress.state === 'failed' ||
     (progress.state === 'progressing' && facts.now.getTime() >= deadlineMs)
@@ -380,7 +386,7 @@ function paused(
   if ('failed' in judged) return abort(Reason.AnalysisFailed, judged.failed, cs, facts);
   const seconds = step?.pause?.durationSeconds;
   const untilMs =
-    seconds === undefined ? Number.POSITIVE_INFINITY : time(cs.pauseStartedAt) + seconds * 1000;
+    seconds === undefined ? Number.POSITIVE_INFINITY : timeOf(cs.pauseStartedAt) + seconds * 1000;
   if (facts.now.getTime() >= untilMs)
     return { type: 'promote', to: advance(facts, rollout, { ...cs, ...judged }) };
   return {
@@ -406,7 +412,7 @@ function analyzing(
   const ready = canaryNow ? readyReplicasOf(canaryNow) : 0;
   if (cs.canaryReplicas > 0 && ready < cs.canaryReplicas) {
     const message = `${ready} of ${cs.canaryReplicas} canary replicas are ready`;
-    const deadlineMs = time(rollout.progressDeadlineAt);
+    const deadlineMs = timeOf(rollout.progressDeadlineAt);
     if (facts.now.getTime() >= deadlineMs) return abort(Reason.AnalysisFailed, message, cs, facts);
     return {
       type: 'wait',
@@ -438,7 +444,7 @@ function analyzing(
     }
     if (run.count >= m.count) continue;
     const lastAt = run.measurements.at(-1)?.at;
-    const dueMs = lastAt ? time(lastAt) + m.intervalSeconds * 1000 : facts.now.getTime();
+    const dueMs = lastAt ? timeOf(lastAt) + m.intervalSeconds * 1000 : facts.now.getTime();
     if (dueMs <= facts.now.getTime()) due.push(m.name);
     else nextMs = Math.min(nextMs, dueMs);
   }
@@ -497,13 +503,13 @@ function rollingBack(facts: RolloutFacts, rollout: RolloutState, cs: CanaryState
       type: 'promote',
       to: {
         phase: 'Recording',
-        result: 'RolledBack',
+        result: rollout.reason === Reason.RolloutSuperseded ? 'Superseded' : 'RolledBack',
         reason: rollout.reason ?? Reason.RolledBack,
         message: back,
         canary: { ...cs, weight: 0, canaryReplicas: 0, actualWeight: 0 },
       },
     };
-  const deadlineMs = time(rollout.progressDeadlineAt);
+  const deadlineMs = timeOf(rollout.progressDeadlineAt);
   if (progress.state === 'failed' || facts.now.getTime() >= deadlineMs)
     return {
       type: 'promote',
@@ -558,6 +564,3 @@ const end = (reason: Reason, message: string): RolloutAction => ({
   type: 'promote',
   to: { phase: 'Recording', result: 'Failed', reason, message },
 });
-
-const time = (at: string | undefined): number => (at ? Date.parse(at) : Number.POSITIVE_INFINITY);
-const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');

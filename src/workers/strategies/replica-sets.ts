@@ -1,6 +1,30 @@
-import type { RolloutWorkload } from '../../api/container-version.js';
+import type { RolloutState, RolloutWorkload } from '../../api/container-version.js';
+import { Reason } from '../../api/conditions.js';
+import type { RolloutAction } from '../rollout-facts.js';
 import type { Workload } from '../ports.js';
 import { workloadKey, type RolloutFacts, type WorkloadChange } from '../rollout-facts.js';
+
+/**
+ * Before traffic is committed to it (a canary before promotion, BlueGreen before the switch), a
+ * rollout gives way to a newer digest of the tag: it is rolled back as Superseded (not a failure)
+ * and the next rollout takes the new digest. Resolves the tag only when the run was brought by
+ * a push, poll or sync (`news`). Undefined: go on.
+ */
+export function supersede(facts: RolloutFacts, rollout: RolloutState): RolloutAction | undefined {
+  if (rollout.heal) return undefined;
+  if (facts.resolved === undefined) return facts.news ? { type: 'resolve' } : undefined;
+  if (!facts.resolved || facts.resolved.digest === rollout.digest) return undefined;
+  const failure = `the tag moved on to ${facts.resolved.digest} before ${rollout.version} was promoted`;
+  return {
+    type: 'promote',
+    to: {
+      phase: 'RollingBack',
+      reason: Reason.RolloutSuperseded,
+      failure,
+      message: `${failure}; rolling back`,
+    },
+  };
+}
 
 /** The parts of a Deployment or StatefulSet that BlueGreen and Canary read. */
 interface ScalableObject {

@@ -3,10 +3,8 @@ import { Reason } from '../../api/conditions.js';
 import type { RolloutAction, RolloutFacts } from '../rollout-facts.js';
 import { workloadsProgress } from '../workload-progress.js';
 import { checksOf, verifyNext } from './verify-step.js';
+import { timeOf } from '../rollout-record.js';
 import type { RequestOutcome, RolloutStrategy } from './strategy.js';
-
-const time = (iso: string | undefined): number =>
-  iso ? Date.parse(iso) : Number.POSITIVE_INFINITY;
 
 /**
  * Rolling: the workloads' own update strategy does the work. Steps: the verify Jobs (when the CV
@@ -120,7 +118,7 @@ function waiting(facts: RolloutFacts, rollout: RolloutState): RolloutAction {
       };
     return { type: 'promote', to: succeeded(rollout) };
   }
-  const deadlineMs = time(rollout.progressDeadlineAt);
+  const deadlineMs = timeOf(rollout.progressDeadlineAt);
   const failure =
     progress.state === 'failed'
       ? progress.message
@@ -150,7 +148,7 @@ function rollingBack(facts: RolloutFacts, rollout: RolloutState): RolloutAction 
         message: `${rollout.failure ?? rollout.message}; rolled back to the previous image`,
       },
     };
-  const deadlineMs = time(rollout.progressDeadlineAt);
+  const deadlineMs = timeOf(rollout.progressDeadlineAt);
   if (progress.state === 'failed' || facts.now.getTime() >= deadlineMs)
     return {
       type: 'promote',
