@@ -172,7 +172,10 @@ describe('ECR → EventBridge → SQS → push-events (CloudFormation stack depl
 
   it('while Redis is down the message stays in SQS, unreceived, and is enqueued once Redis is back', async () => {
     const redis = await TestRedisServer.start();
-    const parts = await receiverParts(redis.url);
+    // The first write after the restart loads BullMQ's scripts again: on a loaded machine (a
+    // whole-suite run) it took longer than the 2 s default, twice, and the message went on
+    // towards the dead-letter queue. The log line below names the error if it happens again.
+    const parts = await receiverParts(redis.url, { queueOptions: { enqueueTimeoutMs: 10_000 } });
     const intake = intakeFor(parts);
     try {
       await redis.kill(); // a crash after the receiver connected
@@ -205,7 +208,7 @@ describe('ECR → EventBridge → SQS → push-events (CloudFormation stack depl
         { timeoutMs: 20_000 },
       ).catch((error: Error) => {
         throw new Error(
-          `${error.message}; redis ${parts.connection.status}; log: ${parts.logs.map((l) => l.msg).join(' | ')}`,
+          `${error.message}; redis ${parts.connection.status}; log: ${parts.logs.map((l: any) => l.msg + (l.err ? ` (${l.err.message})` : '')).join(' | ')}`,
         );
       });
       expect(jobs.map((j) => j.data.tag)).toEqual(['staging']);
