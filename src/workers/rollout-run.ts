@@ -56,8 +56,6 @@ export class RolloutRun {
     this.#effects = new WorkloadEffects({ ...deps, patched: () => deps.observer?.patched(data) });
     this.#traffic = new TrafficEffects({
       ...deps,
-      services: deps.services ?? unavailable('services'),
-      pods: deps.pods ?? unavailable('pods'),
       patched: () => deps.observer?.patched(data),
     });
     this.#steps = new TrafficSteps({ ...deps, traffic: this.#traffic, spec, log });
@@ -120,24 +118,12 @@ export class RolloutRun {
     return { ...resolved, ...(services ? { services } : {}) };
   }
 
-  /** What the rollout waits on: verify Jobs, or its workloads (with BlueGreen's Services, a canary's Pods). */
+  /** What the rollout waits on: verify Jobs, or its workloads (with a canary's Pods). */
   async #observe(cv: StoredContainerVersion): Promise<Partial<RolloutFacts>> {
     const rollout = rolloutOf(cv);
     const read = await this.#effects.observe(cv, rollout);
-    if (rollout.phase === 'Verifying' || !read.observed) return read;
-    const bg = rollout.blueGreen;
-    const services = bg
-      ? await this.#traffic.services(
-          [bg.activeService, ...(bg.previewService ? [bg.previewService] : [])].map((name) => ({
-            namespace: cv.metadata.namespace,
-            name,
-          })),
-        )
-      : undefined;
-    const pods = rollout.canary
-      ? await this.#traffic.pods(rollout.workloads ?? [], read.observed)
-      : undefined;
-    return { ...read, ...(services ? { services } : {}), ...(pods ? { pods } : {}) };
+    if (rollout.phase === 'Verifying' || !read.observed || !rollout.canary) return read;
+    return { ...read, pods: await this.#traffic.pods(rollout.workloads ?? [], read.observed) };
   }
 
   async #apply(
@@ -389,17 +375,6 @@ export class RolloutRun {
     if (phase && phase !== before.phase) this.deps.observer?.step?.(before.strategy, phase);
     return { cv: stored, ...(change.observed ? { observed: change.observed } : {}) };
   }
-}
-
-function unavailable(what: string): never {
-  return new Proxy(
-    {},
-    {
-      get() {
-        throw new Error(`this cvm was started without ${what}: BlueGreen and Canary need them`);
-      },
-    },
-  ) as never;
 }
 
 function rolloutOf(cv: StoredContainerVersion): RolloutState {

@@ -43,9 +43,9 @@ export interface RolloutRunnerDeps {
   history: HistoryStore;
   verify: VerifyRunner;
   /** BlueGreen: the Services it switches. */
-  services?: ServiceClient;
+  services: ServiceClient;
   /** Canary: the canary's Pods (restarts). */
-  pods?: PodReader;
+  pods: PodReader;
   /** Canary: the analysis' metric checks. */
   metricChecks?: MetricChecks;
   registries: { for(registryHost: string): RegistryClient };
