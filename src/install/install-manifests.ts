@@ -29,6 +29,12 @@ export interface InstallOptions {
 export const CVM_SECRET = 'cvm';
 /** The Secret of the external-redis overlay: key `url`, a redis:// or rediss:// URL. */
 export const REDIS_SECRET = 'cvm-redis';
+/**
+ * An optional Secret of files, mounted at {@link FILES_DIR}: registry credentials, a cosign key,
+ * a Redis CA; the `cvm` Secret points at them (`CVM_REGISTRY_AUTH_FILE=/etc/cvm/files/config.json`).
+ */
+export const FILES_SECRET = 'cvm-files';
+export const FILES_DIR = '/etc/cvm/files';
 export const SERVICE_ACCOUNT = 'cvm';
 export const WEBHOOK_PORT = 8080;
 export const OPS_PORT = 8081;
@@ -193,10 +199,16 @@ function cvmDeployment(o: InstallOptions, role: CvmRole, replicas: number): Mani
                 limits: { memory: '512Mi' },
               },
               securityContext: restricted,
-              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+              volumeMounts: [
+                { name: 'tmp', mountPath: '/tmp' },
+                { name: 'files', mountPath: FILES_DIR, readOnly: true },
+              ],
             },
           ],
-          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }],
+          volumes: [
+            { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+            { name: 'files', secret: { secretName: FILES_SECRET, optional: true } },
+          ],
         },
       },
     },

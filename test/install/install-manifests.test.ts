@@ -139,6 +139,16 @@ describe('the install manifests (infra/kubernetes, cvm manifests all)', () => {
     expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'ops' });
     expect(container.envFrom).toEqual([{ secretRef: { name: 'cvm' } }]);
     expect(deployment.spec.template.spec.serviceAccountName).toBe('cvm');
+    // Files (registry credentials, cosign key) from an optional Secret: absent, the pod still starts.
+    expect(deployment.spec.template.spec.volumes).toContainEqual({
+      name: 'files',
+      secret: { secretName: 'cvm-files', optional: true },
+    });
+    expect(container.volumeMounts).toContainEqual({
+      name: 'files',
+      mountPath: '/etc/cvm/files',
+      readOnly: true,
+    });
     const envNames = Object.values(CONFIG_KEYS).map((k) => k.env as string);
     for (const e of container.env) expect(envNames).toContain(e.name);
   });
