@@ -17,8 +17,13 @@ export const LEASE_NAME = 'cvm-reconciler';
 
 /** Cluster-wide: CVs and the workloads they select live in any namespace. */
 export const CLUSTER_RULES: readonly PolicyRule[] = [
-  // The CV informer lists and watches all namespaces; the store reads one and patches its status.
-  { apiGroups: ['cvm.dev'], resources: ['containerversions'], verbs: ['get', 'list', 'watch'] },
+  // The CV informer lists and watches all namespaces; the store reads one, patches its status and,
+  // for a request of the REST API, its `cvm.dev/request` annotation.
+  {
+    apiGroups: ['cvm.dev'],
+    resources: ['containerversions'],
+    verbs: ['get', 'list', 'watch', 'patch'],
+  },
   { apiGroups: ['cvm.dev'], resources: ['containerversions/status'], verbs: ['patch'] },
   // Workloads: watched cluster-wide, listed by selector, read and patched in a rollout.
   {
@@ -26,15 +31,16 @@ export const CLUSTER_RULES: readonly PolicyRule[] = [
     resources: ['deployments', 'statefulsets', 'daemonsets'],
     verbs: ['get', 'list', 'watch', 'patch'],
   },
-  { apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['get', 'list', 'patch'] },
+  { apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['get', 'list', 'watch', 'patch'] },
   // Verify Jobs: created, read, watched (by label) and deleted when done.
   {
     apiGroups: ['batch'],
     resources: ['jobs'],
     verbs: ['create', 'get', 'list', 'watch', 'delete'],
   },
-  // Events on CVs and workloads (a repeated one is patched: count, lastTimestamp).
-  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  // Events on CVs and workloads (a repeated one is patched: count, lastTimestamp); the REST API
+  // lists a CV's.
+  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch', 'list'] },
   // The history ConfigMap `<cv>-history` next to each CV.
   { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'update'] },
   // BlueGreen: the live and preview Services' selectors; Canary: the canary's Pods.
