@@ -13,6 +13,7 @@ import {
   createWorkerConnection,
   waitForReady,
 } from '../../src/queue/connections.js';
+import { NotificationQueue } from '../../src/queue/notification-queue.js';
 import { PushEventQueue } from '../../src/queue/push-event-queue.js';
 import { RedisPollState } from '../../src/queue/poll-state.js';
 import { RolloutQueue } from '../../src/queue/rollout-queue.js';
@@ -55,6 +56,8 @@ export interface StackOptions {
   registries?: (registry: DockerRegistry) => RegistryClients;
   /** Canary analysis for the workers; default Prometheus' HTTP API, as `cvm worker` builds it. */
   metricChecks?: MetricChecks;
+  /** Give the workers the `notifications` queue (sinks from `env`: CVM_NOTIFY_*). Default false. */
+  notify?: boolean;
 }
 
 /**
@@ -154,6 +157,20 @@ export async function startCvmStack(options: StackOptions = {}) {
     start: () => Promise.resolve(),
     stop: () => rolloutSink.close(),
   });
+  const notifications = options.notify
+    ? new NotificationQueue({
+        connection: producer,
+        prefix,
+        attempts: config.notifyAttempts,
+        backoffMs: config.notifyBackoffMs,
+      })
+    : undefined;
+  if (notifications)
+    lifecycle.add({
+      name: 'notification-queue',
+      start: () => Promise.resolve(),
+      stop: () => notifications.close(),
+    });
   if (options.workers ?? true) {
     const role = createWorkerRole({
       config,
@@ -166,6 +183,7 @@ export async function startCvmStack(options: StackOptions = {}) {
       rechecks: pollState,
       ...(options.cosignPublicKey ? { cosignPublicKey: options.cosignPublicKey } : {}),
       ...(options.metricChecks ? { metricChecks: options.metricChecks } : {}),
+      ...(notifications ? { notifications } : {}),
     });
     for (const component of role.components) if (component !== kube.index) lifecycle.add(component);
   }
@@ -188,6 +206,9 @@ export async function startCvmStack(options: StackOptions = {}) {
   await lifecycle.start();
   const repo = `${registry.host}/team/api`;
   const rolloutsQueue = new Queue('rollouts', { connection: { url: redisUrl }, prefix });
+  const notificationsQueue = options.notify
+    ? new Queue('notifications', { connection: { url: redisUrl }, prefix })
+    : undefined;
 
   return {
     prefix,
@@ -264,6 +285,11 @@ export async function startCvmStack(options: StackOptions = {}) {
         { timeoutMs, intervalMs: 200 },
       );
     },
+    /** Jobs of the `notifications` queue by state (the stack must be started with `notify`). */
+    async notificationJobCounts() {
+      if (!notificationsQueue) throw new Error('the stack was started without notify');
+      return notificationsQueue.getJobCounts('completed', 'failed', 'active', 'wait', 'delayed');
+    },
     async rolloutJobCounts() {
       return rolloutsQueue.getJobCounts('completed', 'failed', 'active', 'wait', 'delayed');
     },
@@ -285,6 +311,8 @@ export async function startCvmStack(options: StackOptions = {}) {
       registries.stop();
       await rolloutsQueue.obliterate({ force: true }).catch(() => undefined);
       await rolloutsQueue.close();
+      await notificationsQueue?.obliterate({ force: true }).catch(() => undefined);
+      await notificationsQueue?.close();
       await emulator.stop();
     },
   };
