@@ -125,7 +125,7 @@ function actionCommand(
   const command = new Command(name)
     .description(description)
     .argument('[ids...]', 'ids of failed jobs (as `cvm queue failed` lists them)')
-    .option('--all', 'every failed job (of --queue, or of both queues)')
+    .option('--all', 'every failed job (of --queue, or of every queue)')
     .addOption(queueOption());
   if (name === 'drop')
     command.option('-y, --yes', 'confirm --all: failed jobs are removed for good');

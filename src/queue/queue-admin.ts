@@ -126,12 +126,12 @@ export class QueueAdmin {
     });
   }
 
-  /** Retries every failed job (of `queue`, or of both); the number retried per queue. */
+  /** Retries every failed job (of `queue`, or of every queue); the number retried per queue. */
   retryAll(queue?: QueueName): Promise<Partial<Record<QueueName, number>>> {
     return this.#all(queue, (name, job) => this.#retry(name, job));
   }
 
-  /** Removes every failed job (of `queue`, or of both); the number removed per queue. */
+  /** Removes every failed job (of `queue`, or of every queue); the number removed per queue. */
   dropAll(queue?: QueueName): Promise<Partial<Record<QueueName, number>>> {
     return this.#all(queue, async (_name, job) => {
       await job.remove();
