@@ -16,13 +16,19 @@ const DASHBOARD = 'https://cvm.example.test';
 let stack: CvmStack;
 let slack: NotifySink;
 let hook: NotifySink;
+let teams: NotifySink;
 
 beforeAll(async () => {
-  [slack, hook] = await Promise.all([startNotifySink(), startNotifySink()]);
+  [slack, hook, teams] = await Promise.all([
+    startNotifySink(),
+    startNotifySink(),
+    startNotifySink(),
+  ]);
   stack = await startCvmStack({
     notify: true,
     env: {
       CVM_NOTIFY_SLACK_URL: slack.url,
+      CVM_NOTIFY_TEAMS_URL: teams.url,
       CVM_NOTIFY_WEBHOOK_URL: hook.url,
       CVM_NOTIFY_WEBHOOK_SECRET: SECRET,
       CVM_NOTIFY_TIMEOUT_MS: '500',
@@ -35,7 +41,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-  await Promise.all([slack?.stop(), hook?.stop()]);
+  await Promise.all([slack?.stop(), hook?.stop(), teams?.stop()]);
 });
 
 const cvSpec = (app: string, extra: Record<string, unknown> = {}) => ({
@@ -96,7 +102,7 @@ function verifies(request: SinkRequest): void {
 }
 
 describe('notifications through their own queue (emulator, docker-registry, Redis, local sinks)', () => {
-  it('a push notifies rollout started and succeeded once each, to Slack and to the signed webhook', async () => {
+  it('a push notifies rollout started and succeeded once each, to Slack, Teams and the signed webhook', async () => {
     await setUp('n-push');
     const digest = stack.push(['sha-a000001', 'n-push']);
     await stack.rolloutOf('n-push', 'api', digest);
@@ -133,6 +139,21 @@ describe('notifications through their own queue (emulator, docker-registry, Redi
     });
     const slackBody = slack.delivered().find((r) => r.body?.text?.includes('n-push/api'))!.body;
     expect(JSON.stringify(slackBody.blocks)).toContain(`<${DASHBOARD}/#/cv/n-push/api|`);
+    const cards = teams
+      .delivered()
+      .filter((r) => r.body?.summary?.includes(' n-push/api '))
+      .map((r) => r.body.attachments[0]);
+    expect(cards.map((a) => a.content.body[0].text)).toEqual([
+      'Rollout started: n-push/api',
+      'Rollout succeeded: n-push/api',
+    ]);
+    expect(cards[1]).toMatchObject({
+      contentType: 'application/vnd.microsoft.card.adaptive',
+      content: {
+        type: 'AdaptiveCard',
+        actions: [{ type: 'Action.OpenUrl', url: `${DASHBOARD}/#/cv/n-push/api` }],
+      },
+    });
     const metrics = await stack.metrics.registry.metrics();
     expect(metrics).toMatch(/cvm_notifications_total\{sink="webhook",result="delivered"\} [1-9]/);
   }, 60_000);
@@ -182,6 +203,7 @@ describe('notifications through their own queue (emulator, docker-registry, Redi
       message: expect.stringContaining('not rolled out again'),
     });
     expect(slackTexts('n-bad')).toEqual([]);
+    expect(teams.requests.filter((r) => r.body?.summary?.includes(' n-bad/api '))).toEqual([]);
   }, 90_000);
 
   it('an image a check refuses is blocked, with the reason', async () => {
