@@ -25,15 +25,22 @@ const notification: Notification = {
 let sink: NotifySink;
 const results: DeliveryResult[] = [];
 let delivery: NotificationDelivery;
+/** The same with a short timeout, for the sink that hangs. */
+let impatient: NotificationDelivery;
 
 beforeAll(async () => {
   sink = await startNotifySink();
   delivery = new NotificationDelivery({
     targets: { slack: sink.url, webhook: { url: sink.url, secret: SECRET } },
-    timeoutMs: 300,
+    timeoutMs: 5_000,
     logger: capturingLogger().logger,
     now: () => new Date('2026-12-02T05:00:07Z'),
     onResult: (_sink, result) => results.push(result),
+  });
+  impatient = new NotificationDelivery({
+    targets: { slack: sink.url },
+    timeoutMs: 300,
+    logger: capturingLogger().logger,
   });
 });
 
@@ -93,7 +100,7 @@ describe('NotificationDelivery against a local HTTP sink', () => {
   it('a sink that hangs fails the attempt after the timeout', async () => {
     sink.state.hang = true;
     const started = Date.now();
-    const error = await delivery.deliver({ sink: 'slack', notification }, job).then(
+    const error = await impatient.deliver({ sink: 'slack', notification }, job).then(
       () => undefined,
       (e: unknown) => e,
     );
