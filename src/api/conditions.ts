@@ -60,6 +60,9 @@ export const Reason = {
   RolloutAborted: 'RolloutAborted',
   RolloutRetried: 'RolloutRetried',
   RequestRefused: 'RequestRefused',
+  /** Promotion between environments (spec.promotion): Events only. */
+  Promoted: 'Promoted',
+  PromotionFailed: 'PromotionFailed',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

@@ -180,6 +180,8 @@ export async function startCvmStack(options: StackOptions = {}) {
       services: kube.services,
       events: kube.events,
       registries,
+      tagWriters: registries,
+      history: kube.history,
       rollouts: rolloutSink,
       producerConnection: producer,
     });
