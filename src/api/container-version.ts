@@ -426,12 +426,9 @@ export const ContainerVersionSpecSchema = z
     selector: z
       .record(
         z.string().min(1).max(317),
-        z
-          .string()
-          .max(63)
-          .regex(new RegExp(LABEL_VALUE_PATTERN), {
-            error: 'selector values must be label values',
-          }),
+        z.string().max(63).regex(new RegExp(LABEL_VALUE_PATTERN), {
+          error: 'selector values must be label values',
+        }),
       )
       .refine((m) => Object.keys(m).length > 0, { error: 'selector must name at least one label' })
       .meta({ minProperties: 1 })

@@ -220,7 +220,12 @@ export class RegistryHttp {
         `${registry} asks for unsupported auth scheme ${challenge.scheme}`,
       );
     }
-    const scope = challenge.params.scope ?? fallbackScope;
+    const offered = challenge.params.scope;
+    // A write needs push: a challenge that offers less (or nothing) gets our own scope.
+    const scope =
+      offered === undefined || (fallbackScope.endsWith(',push') && !/\bpush\b/.test(offered))
+        ? fallbackScope
+        : offered;
     const token = await this.#fetchToken(registry, challenge, scope);
     this.#tokens.set(tokenKey(challenge, fallbackScope), token);
     this.#tokens.set(tokenKey(challenge, scope), token);
