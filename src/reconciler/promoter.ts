@@ -78,8 +78,12 @@ export class Promoter implements Runnable {
     return this.deps.now?.() ?? new Date();
   }
 
+  #retryMs(): number {
+    return this.deps.retryMs ?? PROMOTION_RETRY_MS;
+  }
+
   #decide(cv: StoredContainerVersion): PromotionDecision {
-    return promotionDue(cv, this.#now(), this.deps.retryMs ?? PROMOTION_RETRY_MS);
+    return promotionDue(cv, this.#now(), this.#retryMs());
   }
 
   #consider(cv: StoredContainerVersion): void {
@@ -116,12 +120,14 @@ export class Promoter implements Runnable {
     }
     const work: Promise<void> = this.promote(cv)
       .then(() => undefined)
-      .catch((error: unknown) =>
+      .catch((error: unknown) => {
+        // The API server failed us (reading the CV, history, Event or status): try again later.
         this.deps.logger.warn(
           { cv: key, err: { message: (error as Error).message } },
           'promotion failed',
-        ),
-      )
+        );
+        if (!this.#stopped) this.#wake(key, new Date(this.#now().getTime() + this.#retryMs()));
+      })
       .finally(() => {
         this.#running.delete(key);
         if (this.#again.delete(key)) {
