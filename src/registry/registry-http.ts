@@ -182,7 +182,11 @@ export class RegistryHttp {
       );
     }
     if (outcome === 'auth_failed') {
-      const hint = authenticated ? 'credentials refused' : 'no credentials';
+      // An anonymous bearer token is "authenticated" too, but nobody configured anything.
+      const hint =
+        authenticated && this.options.credentials?.(registry)
+          ? 'credentials refused'
+          : 'no credentials';
       throw new RegistryAuthError(`${what} (${hint})`);
     }
     throw new RegistryError(what, outcome === 'server_error');

@@ -21,6 +21,7 @@ import { DockerRegistry } from '../support/docker-registry.js';
 import { MOTO_AWS, MotoServer } from '../support/moto-server.js';
 import { skopeoPush, writeOciImage, writeOciIndex } from '../support/oci-layout.js';
 import { receiverParts } from '../support/receiver-parts.js';
+import { TokenService } from '../support/token-service.js';
 import { waitFor } from '../support/wait-for.js';
 
 const TOKEN = 'promote-notify-token-0123456789';
@@ -32,6 +33,8 @@ let parts: Awaited<ReturnType<typeof receiverParts>>;
 let server: HttpServer;
 let open: DockerRegistry;
 let locked: DockerRegistry;
+let tokens: TokenService;
+let tokened: DockerRegistry;
 let moto: MotoServer;
 let ecrAdmin: ECRClient;
 const home = mkdtempSync(join(tmpdir(), 'cvm-promote-home-'));
@@ -51,20 +54,30 @@ beforeAll(async () => {
     }),
   });
   await server.start();
-  [open, locked, moto] = await Promise.all([
+  tokens = await TokenService.start(user);
+  [open, locked, moto, tokened] = await Promise.all([
     DockerRegistry.start({
       url: `${server.url}/webhooks/distribution`,
       headers: { Authorization: [`Bearer ${TOKEN}`] },
     }),
     DockerRegistry.start(undefined, { htpasswd: user }),
     MotoServer.start(),
+    DockerRegistry.start(undefined, {
+      token: {
+        realm: tokens.realm,
+        service: TokenService.service,
+        issuer: TokenService.issuer,
+        rootCertBundle: tokens.rootCertBundle,
+      },
+    }),
   ]);
   ecrAdmin = new ECRClient({ ...MOTO_AWS, endpoint: moto.endpoint });
 }, 30_000);
 
 afterAll(async () => {
   ecrAdmin?.destroy();
-  await Promise.all([open?.stop(), locked?.stop(), moto?.stop()]);
+  await Promise.all([open?.stop(), locked?.stop(), moto?.stop(), tokened?.stop()]);
+  await tokens?.stop();
   await server?.stop();
   await parts?.close();
 });
@@ -204,6 +217,46 @@ describe('cvm promote on docker-registry', () => {
     const refused = await cvm(['promote', ref, '--tag', 'qa', '--registry-config', wrong]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/401.*credentials refused/);
+  });
+
+  it('with token auth: asks the token service for pull,push with the Docker config credentials; anonymous is exit 2', async () => {
+    const image = writeOciImage('sha-5555555');
+    // Not skopeoPush: a synchronous child would block this process, where the token service runs.
+    await promisify(execFile)(
+      'skopeo',
+      [
+        '--insecure-policy',
+        'copy',
+        '--quiet',
+        '--dest-tls-verify=false',
+        '--dest-creds',
+        `${user.username}:${user.password}`,
+        image.reference,
+        `docker://${tokened.host}/token/api:sha-5555555`,
+      ],
+      { timeout: 30_000 },
+    );
+    const ref = `${tokened.host}/token/api:sha-5555555`;
+    const anonymous = await cvm(['promote', ref, '--tag', 'prod']);
+    expect(anonymous.code).toBe(2);
+    expect(anonymous.stderr.trim().split('\n')).toHaveLength(1);
+    expect(anonymous.stderr).toMatch(/401 UNAUTHORIZED.*\(no credentials\)/);
+
+    const configDir = mkdtempSync(join(tmpdir(), 'cvm-docker-config-'));
+    const auth = Buffer.from(`${user.username}:${user.password}`).toString('base64');
+    writeFileSync(
+      join(configDir, 'config.json'),
+      JSON.stringify({ auths: { [tokened.host]: { auth } } }),
+    );
+    const asked = tokens.requests.length;
+    const moved = await cvm(['promote', ref, '--tag', 'prod'], { DOCKER_CONFIG: configDir });
+    expect(moved, moved.stderr).toMatchObject({
+      code: 0,
+      stdout: `moved ${tokened.host}/token/api:prod → ${image.manifestDigest} (new tag)\n`,
+    });
+    expect(tokens.requests.slice(asked)).toEqual(
+      expect.arrayContaining([{ scopes: ['repository:token/api:pull,push'], user: user.username }]),
+    );
   });
 
   it('bad input exits 2 with one line naming the problem', async () => {
