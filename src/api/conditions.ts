@@ -61,6 +61,9 @@ export const Reason = {
   RolloutRetried: 'RolloutRetried',
   SyncRequested: 'SyncRequested',
   RequestRefused: 'RequestRefused',
+  /** Promotion between environments (spec.promotion): Events only. */
+  Promoted: 'Promoted',
+  PromotionFailed: 'PromotionFailed',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

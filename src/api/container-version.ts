@@ -383,73 +383,114 @@ const Notify = z.object({
     ),
 });
 
-/** The spec of a ContainerVersion: the one source of truth for types, validation and the CRD. */
-export const ContainerVersionSpecSchema = z.object({
-  imageRepo: z
-    .string()
-    .min(1)
-    .max(255)
-    .regex(new RegExp(REPOSITORY_PATTERN), {
-      error: 'imageRepo must be a repository without tag or digest, e.g. ghcr.io/acme/api',
-    })
-    .check((ctx) => {
-      // The full Docker grammar (length after normalization, host rules) that a pattern cannot say.
-      try {
-        parseRepository(ctx.value);
-      } catch (error) {
-        if (!(error instanceof InvalidImageRefError)) throw error;
-        ctx.issues.push({ code: 'custom', input: ctx.value, message: `imageRepo ${error.reason}` });
-      }
-    })
-    .describe(
-      'Repository to follow, without tag or digest. Docker Hub names are normalized (nginx → docker.io/library/nginx).',
-    ),
+const Promotion = z.object({
   tag: z
     .string()
     .regex(new RegExp(TAG_PATTERN), {
-      error: 'tag must be a Docker tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}',
+      error: 'promotion.tag must be a Docker tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}',
     })
-    .describe('The tag to follow: an environment tag that CI moves, such as prod.'),
-  versionPattern: z
-    .string()
-    .min(1)
-    .refine(isValidRegExp, { error: 'versionPattern must be a valid regular expression' })
-    .optional()
     .describe(
-      'Which other tag of the same digest names the version (e.g. a git sha). Default: OCI labels, else the short digest.',
+      'The tag of the same repository to point at the digest once it has soaked, e.g. prod.',
     ),
-  pollIntervalSeconds: z
+  afterSeconds: z
     .number()
     .int()
     .min(0)
-    .default(300)
+    .max(31_536_000)
+    .default(600)
     .describe(
-      'Seconds without a push event after which the registry is polled; 0 means push only.',
+      'Seconds the digest must have run Ready, after a successful rollout, before it is promoted.',
     ),
-  selector: z
-    .record(
-      z.string().min(1).max(317),
-      z
-        .string()
-        .max(63)
-        .regex(new RegExp(LABEL_VALUE_PATTERN), { error: 'selector values must be label values' }),
-    )
-    .refine((m) => Object.keys(m).length > 0, { error: 'selector must name at least one label' })
-    .meta({ minProperties: 1 })
-    .describe(
-      'Labels of the workloads (Deployment, StatefulSet, DaemonSet, CronJob) in this namespace to update.',
-    ),
-  container: dnsLabel('container').describe('Name of the container (or initContainer) to update.'),
-  strategy: Strategy.prefault({}).describe('How the new version reaches the workloads.'),
-  verify: z.array(VerifyCheck).max(20).default([]).describe('Checks run before traffic moves.'),
-  policy: Policy.prefault({}).describe('Which images may be rolled out.'),
-  rollback: Rollback.prefault({}).describe('What happens when a rollout fails.'),
-  history: History.prefault({}).describe('The history of rollouts.'),
-  suspend: z.boolean().default(false).describe('Stop all rollouts of this ContainerVersion.'),
-  notify: Notify.optional().describe(
-    "Narrows the cluster's notifications for this ContainerVersion (which events, which sinks). Unset: every configured sink gets every configured event.",
-  ),
 });
+
+/** The spec of a ContainerVersion: the one source of truth for types, validation and the CRD. */
+export const ContainerVersionSpecSchema = z
+  .object({
+    imageRepo: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(new RegExp(REPOSITORY_PATTERN), {
+        error: 'imageRepo must be a repository without tag or digest, e.g. ghcr.io/acme/api',
+      })
+      .check((ctx) => {
+        // The full Docker grammar (length after normalization, host rules) that a pattern cannot say.
+        try {
+          parseRepository(ctx.value);
+        } catch (error) {
+          if (!(error instanceof InvalidImageRefError)) throw error;
+          ctx.issues.push({
+            code: 'custom',
+            input: ctx.value,
+            message: `imageRepo ${error.reason}`,
+          });
+        }
+      })
+      .describe(
+        'Repository to follow, without tag or digest. Docker Hub names are normalized (nginx → docker.io/library/nginx).',
+      ),
+    tag: z
+      .string()
+      .regex(new RegExp(TAG_PATTERN), {
+        error: 'tag must be a Docker tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}',
+      })
+      .describe('The tag to follow: an environment tag that CI moves, such as prod.'),
+    versionPattern: z
+      .string()
+      .min(1)
+      .refine(isValidRegExp, { error: 'versionPattern must be a valid regular expression' })
+      .optional()
+      .describe(
+        'Which other tag of the same digest names the version (e.g. a git sha). Default: OCI labels, else the short digest.',
+      ),
+    pollIntervalSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .default(300)
+      .describe(
+        'Seconds without a push event after which the registry is polled; 0 means push only.',
+      ),
+    selector: z
+      .record(
+        z.string().min(1).max(317),
+        z.string().max(63).regex(new RegExp(LABEL_VALUE_PATTERN), {
+          error: 'selector values must be label values',
+        }),
+      )
+      .refine((m) => Object.keys(m).length > 0, { error: 'selector must name at least one label' })
+      .meta({ minProperties: 1 })
+      .describe(
+        'Labels of the workloads (Deployment, StatefulSet, DaemonSet, CronJob) in this namespace to update.',
+      ),
+    container: dnsLabel('container').describe(
+      'Name of the container (or initContainer) to update.',
+    ),
+    strategy: Strategy.prefault({}).describe('How the new version reaches the workloads.'),
+    verify: z.array(VerifyCheck).max(20).default([]).describe('Checks run before traffic moves.'),
+    policy: Policy.prefault({}).describe('Which images may be rolled out.'),
+    rollback: Rollback.prefault({}).describe('What happens when a rollout fails.'),
+    history: History.prefault({}).describe('The history of rollouts.'),
+    suspend: z.boolean().default(false).describe('Stop all rollouts of this ContainerVersion.'),
+    notify: Notify.optional().describe(
+      "Narrows the cluster's notifications for this ContainerVersion (which events, which sinks). Unset: every configured sink gets every configured event.",
+    ),
+    promotion: Promotion.optional().describe(
+      'Promotion between environments: move another tag of the repository to the digest this CV has run healthy for afterSeconds.',
+    ),
+  })
+  .refine((s) => s.promotion === undefined || s.promotion.tag !== s.tag, {
+    error: 'promotion.tag must differ from tag: a CV cannot promote to the tag it follows',
+    path: ['promotion', 'tag'],
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: '!has(self.promotion) || self.promotion.tag != self.tag',
+        message: 'promotion.tag must differ from tag: a CV cannot promote to the tag it follows',
+      },
+    ],
+  });
 
 const Time = z.string().describe('RFC 3339 time.');
 
@@ -485,6 +526,8 @@ export const ROLLOUT_PHASES = [
   'RollingBack',
   'Recording',
 ] as const;
+/** How a promotion (spec.promotion) ended: the tag moved, was there already, or could not be moved. */
+export const PROMOTION_RESULTS = ['Promoted', 'AlreadyThere', 'Failed'] as const;
 /**
  * What a person (or CI) can ask of a CV through the `cvm.dev/request` annotation: of a rollout in
  * flight `promote`, `resume`, `abort`; of the last failed one `retry`; `sync` (check the registry
@@ -678,6 +721,17 @@ export const ContainerVersionStatusSchema = z.object({
     .describe(
       'The last request (promote, resume, abort, retry, sync, rollback) cvm handled, and what it did.',
     ),
+  lastPromotion: z
+    .object({
+      tag: z.string(),
+      digest: z.string(),
+      version: z.string().default(''),
+      at: Time,
+      result: z.enum(PROMOTION_RESULTS),
+      message: z.string().default(''),
+    })
+    .optional()
+    .describe('The last promotion (spec.promotion) of a digest to another tag, and how it went.'),
   conditions: z.array(ConditionSchema).optional(),
 });
 
@@ -696,6 +750,7 @@ export type Measurement = z.output<typeof MeasurementSchema>;
 export type RolloutRequest = (typeof ROLLOUT_REQUESTS)[number];
 export type RolloutPhase = (typeof ROLLOUT_PHASES)[number];
 export type RolloutFinalResult = (typeof ROLLOUT_FINAL_RESULTS)[number];
+export type PromotionResult = (typeof PROMOTION_RESULTS)[number];
 
 /** A ContainerVersion as read from the API server, with a validated spec. */
 export interface ContainerVersion {

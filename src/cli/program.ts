@@ -5,6 +5,7 @@ import { describeConfig, type ConfigValue } from '../config/config.js';
 import { CliExit, ExitCode } from './cli-exit.js';
 import { loadConfigOrExit } from './load-config.js';
 import { manifestsAllCommand } from './manifests-all-command.js';
+import { promoteCommand } from './promote-command.js';
 import { queueCommand } from './queue-command.js';
 import { roleCommands } from './role-commands.js';
 
@@ -70,6 +71,7 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(configCommand(io));
   program.addCommand(manifestsCommand(io));
   program.addCommand(queueCommand(io));
+  program.addCommand(promoteCommand(io));
   for (const command of roleCommands(io.env)) program.addCommand(command);
   inheritSettings(program);
   return program;

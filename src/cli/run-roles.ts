@@ -192,6 +192,8 @@ export async function runRoles(
       services: kube.services,
       events: kube.events,
       registries,
+      tagWriters: registries,
+      history: kube.history,
       rollouts,
       producerConnection: producer,
     });

@@ -427,7 +427,7 @@ export const CONFIG_KEYS = {
   recheckSeconds: key({
     env: 'CVM_RECHECK_SECONDS',
     description:
-      'Delay before the leader polls a repo:tag once more (push-only CVs included) after a push for it ran out of retries, or after such a poll or a recovery check failed.',
+      'Delay before the leader polls a repo:tag once more (push-only CVs included) after a push for it ran out of retries, or after such a poll or a recovery check failed; also the wait before a failed promotion (spec.promotion) is tried again.',
     unit: 'seconds',
     default: '60',
     secret: 'none',

@@ -94,10 +94,14 @@ export const HistoryEntrySchema = z.object({
   previousImage: z.string().optional(),
   startedAt: z.string(),
   finishedAt: z.string(),
-  result: z.enum(['Succeeded', 'Failed', 'RolledBack', 'Superseded']),
+  result: z.enum(['Succeeded', 'Failed', 'RolledBack', 'Superseded', 'Promoted']),
   message: z.string(),
   trigger: z.string(),
   workloads: z.array(z.string()),
+  promotion: z
+    .object({ tag: z.string(), previousDigest: z.string().optional() })
+    .optional()
+    .describe('A promotion (spec.promotion): the tag moved to this digest.'),
 });
 
 export const HistoryPageSchema = z.object({

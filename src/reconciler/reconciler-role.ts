@@ -7,10 +7,11 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Redis } from '../queue/connections.js';
 import { RedisPollState } from '../queue/poll-state.js';
 import type { RolloutSink } from '../queue/rollout-queue.js';
-import type { RegistryClient } from '../registry/registry-client.js';
+import type { RegistryClient, TagWriter } from '../registry/registry-client.js';
 import type {
   ContainerVersionStore,
   EventRecorder,
+  HistoryStore,
   ServiceClient,
   WorkloadClient,
 } from '../workers/ports.js';
@@ -19,6 +20,7 @@ import { DriftDetector } from './drift-detector.js';
 import type { PollableCv } from './poll-decision.js';
 import { toPollable } from './pollable.js';
 import { Poller } from './poller.js';
+import { Promoter } from './promoter.js';
 
 export interface ReconcilerRoleDeps {
   config: Config;
@@ -32,6 +34,10 @@ export interface ReconcilerRoleDeps {
   services?: ServiceClient;
   events: EventRecorder;
   registries: { for(registryHost: string): RegistryClient };
+  /** Moves tags for `spec.promotion` (`RegistryClients`); without it no CV is promoted. */
+  tagWriters?: { tagWriterFor(registryHost: string): TagWriter };
+  /** Where promotions are recorded in history; without it, status and Events only. */
+  history?: HistoryStore;
   rollouts: RolloutSink;
   producerConnection: Redis;
   /** Holder identity in the Lease; default host name and a random suffix. */
@@ -40,7 +46,7 @@ export interface ReconcilerRoleDeps {
 
 /**
  * The reconciler: one leader at a time (a Lease), and only the leader runs the CV controller, the
- * poller and the drift detector. Losing the Lease stops them before another replica can lead.
+ * poller, the drift detector and the promoter (spec.promotion). Losing the Lease stops them before another replica can lead.
  */
 export function createReconcilerRole(deps: ReconcilerRoleDeps): {
   elector: LeaseElector;
@@ -89,6 +95,19 @@ export function createReconcilerRole(deps: ReconcilerRoleDeps): {
         intervalMs: config.driftCheckSeconds * 1000,
       }),
     );
+    if (deps.tagWriters) {
+      lifecycle.add(
+        new Promoter({
+          source: deps.source,
+          store: deps.store,
+          events: deps.events,
+          ...(deps.history ? { history: deps.history } : {}),
+          tags: deps.tagWriters,
+          logger,
+          retryMs: config.recheckSeconds * 1000,
+        }),
+      );
+    }
     return lifecycle;
   };
   const elector = new LeaseElector({

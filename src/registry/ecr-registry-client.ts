@@ -4,6 +4,7 @@ import {
   DescribeImagesCommand,
   ECRClient,
   GetAuthorizationTokenCommand,
+  PutImageCommand,
   type ImageDetail,
   type ImageIdentifier,
 } from '@aws-sdk/client-ecr';
@@ -12,10 +13,14 @@ import { parseEcrHost, type EcrRegistry } from './ecr-host.js';
 import { indexPlatforms, MANIFEST_ACCEPT, parseManifest, preferredEntry } from './oci-manifest.js';
 import { OciRegistryClient, type OciRegistryClientOptions } from './oci-registry-client.js';
 import {
+  assertValidTag,
   ImageNotFoundError,
   RegistryError,
   type ImageDetails,
+  type MoveTagOptions,
   type RegistryClient,
+  type TagMove,
+  type TagWriter,
   type RegistryCredentials,
   type RepositoryRef,
   type ResolvedTag,
@@ -53,9 +58,10 @@ interface CachedToken extends RegistryCredentials {
  * `RegistryClient` for Amazon ECR: tags, digests, push times and scan findings from the ECR API
  * (one DescribeImages per question); manifests from BatchGetImage; the image config (labels,
  * created, single-image platform) and cosign signatures over ECR's `/v2` API with Basic
- * `AWS:<token>` from GetAuthorizationToken, cached until an hour before it expires.
+ * `AWS:<token>` from GetAuthorizationToken, cached until an hour before it expires. Tags move with
+ * BatchGetImage and PutImage of the same manifest string.
  */
-export class EcrRegistryClient implements RegistryClient {
+export class EcrRegistryClient implements RegistryClient, TagWriter {
   readonly #clients = new Map<string, ECRClient>();
   readonly #tokens = new Map<string, CachedToken>();
   /** `/v2` host → the region whose token opens it. */
@@ -122,6 +128,62 @@ export class EcrRegistryClient implements RegistryClient {
     return (detail?.imageTags ?? [])
       .filter(filter)
       .sort((a, b) => b.localeCompare(a, 'en', { numeric: true }));
+  }
+
+  /**
+   * BatchGetImage of `source` (every manifest and index type accepted, so ECR converts nothing),
+   * DescribeImages of `tag`, and unless it is there already PutImage of the same manifest, media
+   * type and digest under `tag`. `ImageAlreadyExistsException` means it was there already.
+   */
+  async moveTag(
+    repo: RepositoryRef,
+    source: string,
+    tag: string,
+    options: MoveTagOptions = {},
+  ): Promise<TagMove> {
+    assertValidTag(tag);
+    const image = await this.#image(
+      repo,
+      source.startsWith('sha256:') ? { imageDigest: source } : { imageTag: source },
+    );
+    const digest = image.digest;
+    const current = await this.resolveTag(repo, tag);
+    const previous = current ? { previousDigest: current.digest } : {};
+    if (current?.digest === digest) return { tag, digest, ...previous, result: 'unchanged' };
+    if (options.dryRun) return { tag, digest, ...previous, result: 'would-move' };
+    const { client, registry } = this.#client(repo);
+    let stored: string | undefined;
+    try {
+      const response = await client.send(
+        new PutImageCommand({
+          registryId: registry.registryId,
+          repositoryName: repo.repository,
+          imageManifest: image.manifest,
+          ...(image.mediaType ? { imageManifestMediaType: image.mediaType } : {}),
+          imageDigest: digest,
+          imageTag: tag,
+        }),
+      );
+      stored = response.image?.imageId?.imageDigest;
+    } catch (error) {
+      // A concurrent writer (or a retry) got there first: the tag is at this digest.
+      if (nameOf(error) === 'ImageAlreadyExistsException')
+        return { tag, digest, ...previous, result: 'unchanged' };
+      if (nameOf(error) === 'ImageTagAlreadyExistsException') {
+        throw new RegistryError(
+          `${repo.registry}/${repo.repository}:${tag} exists and the repository's tags are immutable`,
+          false,
+        );
+      }
+      throw ecrError(error, `PutImage ${repo.repository}:${tag}`);
+    }
+    if (stored && stored !== digest) {
+      throw new RegistryError(
+        `${repo.registry}/${repo.repository}:${tag} was stored as ${stored}, not ${digest}`,
+        false,
+      );
+    }
+    return { tag, digest, ...previous, result: 'moved' };
   }
 
   async scanFindings(repo: RepositoryRef, digest: string): Promise<ScanReport> {
@@ -205,31 +267,53 @@ export class EcrRegistryClient implements RegistryClient {
   }
 
   async #manifest(repo: RepositoryRef, digest: string): Promise<string> {
+    return (await this.#image(repo, { imageDigest: digest })).manifest;
+  }
+
+  /** The manifest string, its media type and digest, by tag or digest. @throws ImageNotFoundError */
+  async #image(
+    repo: RepositoryRef,
+    imageId: ImageIdentifier,
+  ): Promise<{ manifest: string; mediaType?: string; digest: string }> {
     const { client, registry } = this.#client(repo);
+    const what = `${repo.repository}${imageId.imageDigest ? `@${imageId.imageDigest}` : `:${imageId.imageTag ?? ''}`}`;
     let response;
     try {
       response = await client.send(
         new BatchGetImageCommand({
           registryId: registry.registryId,
           repositoryName: repo.repository,
-          imageIds: [{ imageDigest: digest }],
+          imageIds: [imageId],
           // All four, or ECR may convert an index into one platform's manifest.
           acceptedMediaTypes: [...MANIFEST_ACCEPT],
         }),
       );
     } catch (error) {
-      throw ecrError(error, `BatchGetImage ${repo.repository}@${digest}`);
+      if (nameOf(error) === 'RepositoryNotFoundException')
+        throw new ImageNotFoundError(`${repo.registry}/${repo.repository} does not exist`);
+      throw ecrError(error, `BatchGetImage ${what}`);
     }
-    const manifest = response.images?.[0]?.imageManifest;
-    if (manifest) return manifest;
+    const image = response.images?.[0];
+    const digest = image?.imageId?.imageDigest ?? imageId.imageDigest;
+    if (image?.imageManifest && digest) {
+      return {
+        manifest: image.imageManifest,
+        digest,
+        ...(image.imageManifestMediaType ? { mediaType: image.imageManifestMediaType } : {}),
+      };
+    }
     const failure = response.failures?.[0];
-    if (!failure || failure.failureCode === 'ImageNotFound') {
-      throw new ImageNotFoundError(`${repo.registry}/${repo.repository}@${digest} does not exist`);
+    if (
+      !failure ||
+      failure.failureCode === 'ImageNotFound' ||
+      failure.failureCode === 'ImageTagDoesNotMatchDigest'
+    ) {
+      throw new ImageNotFoundError(`${repo.registry}/${what} does not exist`);
     }
     const transient =
       failure.failureCode?.startsWith('Upstream') === true || failure.failureCode === 'KmsError';
     throw new RegistryError(
-      `BatchGetImage ${repo.repository}@${digest}: ${failure.failureCode ?? 'unknown'} ${failure.failureReason ?? ''}`.trim(),
+      `BatchGetImage ${what}: ${failure.failureCode ?? 'unknown'} ${failure.failureReason ?? ''}`.trim(),
       transient,
     );
   }

@@ -15,10 +15,14 @@ import {
   type ParsedManifest,
 } from './oci-manifest.js';
 import {
+  assertValidTag,
   ImageNotFoundError,
   RegistryError,
   type ImageDetails,
+  type MoveTagOptions,
   type RegistryClient,
+  type TagMove,
+  type TagWriter,
   type RepositoryRef,
   type ResolvedTag,
   type ScanReport,
@@ -39,6 +43,9 @@ const MAX_BLOB_BYTES = 4 * 1024 * 1024;
 const ACCEPT = MANIFEST_ACCEPT.join(', ');
 
 interface FetchedManifest {
+  bytes: Buffer;
+  /** The Content-Type the registry served it with (without parameters). */
+  contentType: string;
   text: string;
   digest: string;
   manifest: ParsedManifest;
@@ -48,9 +55,10 @@ interface FetchedManifest {
  * `RegistryClient` over the OCI Distribution v2 HTTP API (docker-registry, Docker Hub, GHCR,
  * Harbor, Quay, GAR, …). Tags resolve with HEAD only (free of Docker Hub's pull limit); manifests
  * fetched by digest are checked against it. No vulnerability scanner: `scanFindings` says
- * `unsupported`. Signatures: cosign key-based `.sig` tags.
+ * `unsupported`. Signatures: cosign key-based `.sig` tags. Tags move by a manifest PUT of the
+ * exact bytes read (push scope).
  */
-export class OciRegistryClient implements RegistryClient {
+export class OciRegistryClient implements RegistryClient, TagWriter {
   readonly #http: RegistryHttp;
   readonly #tagPageSize: number;
   readonly #maxTagPages: number;
@@ -166,6 +174,47 @@ export class OciRegistryClient implements RegistryClient {
         };
   }
 
+  /**
+   * GET of `source` with every manifest and index type accepted, a HEAD of `tag`, and unless it is
+   * there already a PUT of the same bytes with their Content-Type to `/v2/<name>/manifests/<tag>`;
+   * the `Docker-Content-Digest` answered must be the source's digest.
+   */
+  async moveTag(
+    repo: RepositoryRef,
+    source: string,
+    tag: string,
+    options: MoveTagOptions = {},
+  ): Promise<TagMove> {
+    assertValidTag(tag);
+    const fetched = await this.#manifest(repo, source);
+    if (!fetched) throw new ImageNotFoundError(`${name(repo)}:${source} does not exist`);
+    const { digest } = fetched;
+    const current = await this.resolveTag(repo, tag);
+    const previous = current ? { previousDigest: current.digest } : {};
+    if (current?.digest === digest) return { tag, digest, ...previous, result: 'unchanged' };
+    if (options.dryRun) return { tag, digest, ...previous, result: 'would-move' };
+    const response = await this.#http.send({
+      method: 'PUT',
+      registry: repo.registry,
+      repository: repo.repository,
+      path: manifestPath(repo, tag),
+      push: true,
+      body: fetched.bytes,
+      contentType: fetched.contentType || fetched.manifest.mediaType,
+    });
+    await response.body?.cancel();
+    if (response.status === 404)
+      throw new RegistryError(`PUT of ${name(repo)}:${tag} answered 404`, false);
+    const stored = response.headers.get('docker-content-digest');
+    if (stored && stored !== digest) {
+      throw new RegistryError(
+        `${name(repo)}:${tag} was stored as ${stored}, not ${digest}: the registry changed the manifest`,
+        false,
+      );
+    }
+    return { tag, digest, ...previous, result: 'moved' };
+  }
+
   /** The manifest for a tag or digest; `null` on 404. A digest reference is checked against the bytes. */
   async #manifest(repo: RepositoryRef, reference: string): Promise<FetchedManifest | null> {
     const response = await this.#http.send({
@@ -189,7 +238,14 @@ export class OciRegistryClient implements RegistryClient {
       );
     }
     const text = bytes.toString('utf8');
-    return { text, digest, manifest: parseManifest(text, contentType(response), what) };
+    const type = contentType(response);
+    return {
+      bytes,
+      contentType: type,
+      text,
+      digest,
+      manifest: parseManifest(text, type, what),
+    };
   }
 
   async #config(repo: RepositoryRef, digest: string) {

@@ -124,3 +124,57 @@ export class RegistryAuthError extends RegistryError {
     this.name = 'RegistryAuthError';
   }
 }
+
+/** A tag as the OCI Distribution spec allows it: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`. */
+export const OCI_TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
+
+/** What moving a tag did: `moved` wrote it, `unchanged` found it there already, `would-move` is a dry run. */
+export type TagMoveResult = 'moved' | 'unchanged' | 'would-move';
+
+export interface TagMove {
+  tag: string;
+  /** The digest the tag points at now (or would, on a dry run): the source's, byte for byte. */
+  digest: string;
+  /** Where the tag pointed before; absent when it did not exist. */
+  previousDigest?: string;
+  result: TagMoveResult;
+}
+
+export interface MoveTagOptions {
+  /** Read and compare only; write nothing. Default false. */
+  dryRun?: boolean;
+}
+
+/**
+ * Points tags at an existing manifest (or index) of the same repository, byte for byte, so the
+ * digest stays the same: `cvm promote` and promotion between environments.
+ */
+export interface TagWriter {
+  /**
+   * Makes `tag` point at the manifest that `source` (a tag or a `sha256:` digest) names now. A tag
+   * already at that digest is not written. @throws ImageNotFoundError when `source` does not
+   * exist, InvalidTagError for a bad tag, RegistryAuthError without push rights.
+   */
+  moveTag(
+    repo: RepositoryRef,
+    source: string,
+    tag: string,
+    options?: MoveTagOptions,
+  ): Promise<TagMove>;
+}
+
+/** A tag the OCI spec does not allow. Permanent. */
+export class InvalidTagError extends RegistryError {
+  constructor(readonly tag: string) {
+    super(
+      `tag ${JSON.stringify(tag)} is not a valid tag: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`,
+      false,
+    );
+    this.name = 'InvalidTagError';
+  }
+}
+
+/** @throws InvalidTagError unless `tag` matches {@link OCI_TAG}. */
+export function assertValidTag(tag: string): void {
+  if (!OCI_TAG.test(tag)) throw new InvalidTagError(tag);
+}

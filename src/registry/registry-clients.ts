@@ -1,7 +1,7 @@
 import { ECR_HOST } from './ecr-host.js';
 import { EcrRegistryClient, type EcrRegistryClientOptions } from './ecr-registry-client.js';
 import { OciRegistryClient, type OciRegistryClientOptions } from './oci-registry-client.js';
-import type { RegistryClient } from './registry-client.js';
+import { RegistryError, type RegistryClient, type TagWriter } from './registry-client.js';
 
 export interface RegistryClientsOptions {
   /** Options of the client for every non-ECR registry (credentials, insecure hosts, timeouts, metrics). */
@@ -38,8 +38,22 @@ export class RegistryClients {
     return (entry ?? this.#entries[this.#entries.length - 1])!.client;
   }
 
+  /**
+   * The tag writer for a registry host (the same client as {@link for}, so it shares its
+   * credentials and tokens). @throws RegistryError when an override cannot write tags.
+   */
+  tagWriterFor(registryHost: string): TagWriter {
+    const client = this.for(registryHost);
+    if (!isTagWriter(client))
+      throw new RegistryError(`the registry client for ${registryHost} cannot move tags`, false);
+    return client;
+  }
+
   /** Releases the ECR clients' sockets. Idempotent. */
   stop(): void {
     this.#ecr?.stop();
   }
 }
+
+const isTagWriter = (client: RegistryClient): client is RegistryClient & TagWriter =>
+  typeof (client as Partial<TagWriter>).moveTag === 'function';

@@ -35,14 +35,20 @@ export interface RegistryHttpOptions {
 }
 
 export interface RegistryRequest {
-  method: 'GET' | 'HEAD';
+  method: 'GET' | 'HEAD' | 'PUT';
   /** Registry host as in image refs (`docker.io`); mapped to the API host here. */
   registry: string;
   /** Path and query below the host, e.g. `/v2/library/nginx/manifests/1.27`. */
   path: string;
-  /** Repository, for the bearer scope `repository:<name>:pull`. */
+  /** Repository, for the bearer scope `repository:<name>:pull` (`:pull,push` when `push`). */
   repository: string;
   accept?: string;
+  /** The request writes (a manifest PUT): tokens are asked for with the push scope. Default false. */
+  push?: boolean;
+  /** Body of a PUT, sent again as is when the registry challenges the first attempt. */
+  body?: Buffer;
+  /** Content-Type of `body`. */
+  contentType?: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -106,11 +112,14 @@ export class RegistryHttp {
    */
   async send(request: RegistryRequest): Promise<Response> {
     const url = `${this.baseUrl(request.registry)}${request.path}`;
-    const scope = `repository:${request.repository}:pull`;
+    const scope = `repository:${request.repository}:${request.push ? 'pull,push' : 'pull'}`;
     let authorization = this.#cachedAuthorization(request.registry, scope);
     let renewed = false;
     for (;;) {
-      const response = await this.#fetchOnce(request.method, url, request.accept, authorization);
+      const response = await this.#fetchOnce(request.method, url, request.accept, authorization, {
+        ...(request.body ? { body: request.body } : {}),
+        ...(request.contentType ? { contentType: request.contentType } : {}),
+      });
       if (response.status !== 401 || renewed) {
         return this.#judge(response, request, renewed || authorization !== undefined);
       }
@@ -130,15 +139,18 @@ export class RegistryHttp {
     url: string,
     accept: string | undefined,
     authorization: string | undefined,
+    payload: { body?: Buffer; contentType?: string } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = {};
     if (accept) headers.accept = accept;
     if (authorization) headers.authorization = authorization;
+    if (payload.contentType) headers['content-type'] = payload.contentType;
     const host = new URL(url).host;
     try {
       return await this.#fetch(url, {
         method,
         headers,
+        ...(payload.body ? { body: new Uint8Array(payload.body) } : {}),
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
     } catch (error) {
@@ -170,7 +182,11 @@ export class RegistryHttp {
       );
     }
     if (outcome === 'auth_failed') {
-      const hint = authenticated ? 'credentials refused' : 'no credentials';
+      // An anonymous bearer token is "authenticated" too, but nobody configured anything.
+      const hint =
+        authenticated && this.options.credentials?.(registry)
+          ? 'credentials refused'
+          : 'no credentials';
       throw new RegistryAuthError(`${what} (${hint})`);
     }
     throw new RegistryError(what, outcome === 'server_error');
@@ -208,7 +224,12 @@ export class RegistryHttp {
         `${registry} asks for unsupported auth scheme ${challenge.scheme}`,
       );
     }
-    const scope = challenge.params.scope ?? fallbackScope;
+    const offered = challenge.params.scope;
+    // A write needs push: a challenge that offers less (or nothing) gets our own scope.
+    const scope =
+      offered === undefined || (fallbackScope.endsWith(',push') && !/\bpush\b/.test(offered))
+        ? fallbackScope
+        : offered;
     const token = await this.#fetchToken(registry, challenge, scope);
     this.#tokens.set(tokenKey(challenge, fallbackScope), token);
     this.#tokens.set(tokenKey(challenge, scope), token);

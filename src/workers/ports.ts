@@ -201,7 +201,11 @@ export interface Notifier {
   notify(notification: Notification, narrowing?: NotifySpec): Promise<void>;
 }
 
-/** One rollout in the history ConfigMap `<cv>-history`, newest first. */
+/**
+ * One rollout (or promotion) in the history ConfigMap `<cv>-history`, newest first. A promotion
+ * (spec.promotion) is an entry with `result: 'Promoted'`, `trigger: 'promotion'`, no workloads,
+ * `image` the promoted `repo:tag@digest`, and `promotion` saying which tag moved.
+ */
 export interface HistoryEntry {
   /** Stable id of the rollout (digest and start time): adding it twice keeps one entry. */
   id: string;
@@ -211,10 +215,12 @@ export interface HistoryEntry {
   previousImage?: string;
   startedAt: string;
   finishedAt: string;
-  result: 'Succeeded' | 'Failed' | 'RolledBack' | 'Superseded';
+  result: 'Succeeded' | 'Failed' | 'RolledBack' | 'Superseded' | 'Promoted';
   message: string;
   trigger: string;
   workloads: string[];
+  /** Set on promotion entries: the tag moved and where it pointed before. */
+  promotion?: { tag: string; previousDigest?: string };
 }
 
 export interface HistoryStore {

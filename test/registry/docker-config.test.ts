@@ -1,5 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  dockerConfigFileLookup,
   dockerConfigLookup,
   normalizeRegistryHost,
   parseDockerConfigJson,
@@ -116,5 +120,60 @@ describe('dockerConfigLookup', () => {
         JSON.stringify({ auths: { 'https://GHCR.io/': { auth: b64('a:b') } } }),
       ),
     ]).toEqual([['ghcr.io', { username: 'a', password: 'b' }]]);
+  });
+});
+
+describe('dockerConfigFileLookup (the Docker CLI config file)', () => {
+  const write = (config: unknown) => {
+    const dir = mkdtempSync(join(tmpdir(), 'cvm-docker-config-'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    return dir;
+  };
+  const asked: string[] = [];
+  const runHelper = (helper: string, server: string) => {
+    asked.push(`${helper} ${server}`);
+    return server === 'nothing.example.com'
+      ? null
+      : JSON.stringify({ ServerURL: server, Username: `${helper}-user`, Secret: 's' });
+  };
+
+  it('credHelpers first, then auths, then credsStore; empty auths entries are skipped; helpers asked once per host', () => {
+    const dir = write({
+      auths: { 'ghcr.io': { auth: b64('bot:pat') }, 'quay.io': {} },
+      credHelpers: { '123456789012.dkr.ecr.eu-west-1.amazonaws.com': 'ecr-login' },
+      credsStore: 'desktop',
+    });
+    const lookup = dockerConfigFileLookup({ env: { DOCKER_CONFIG: dir }, runHelper });
+    expect(lookup('ghcr.io')).toEqual({ username: 'bot', password: 'pat' });
+    expect(lookup('123456789012.dkr.ecr.eu-west-1.amazonaws.com')).toEqual({
+      username: 'ecr-login-user',
+      password: 's',
+    });
+    expect(lookup('quay.io')).toEqual({ username: 'desktop-user', password: 's' });
+    expect(lookup('docker.io')).toEqual({ username: 'desktop-user', password: 's' });
+    expect(lookup('nothing.example.com')).toBeUndefined();
+    lookup('quay.io');
+    expect(asked).toEqual([
+      'ecr-login 123456789012.dkr.ecr.eu-west-1.amazonaws.com',
+      'desktop quay.io',
+      'desktop https://index.docker.io/v1/',
+      'desktop nothing.example.com',
+    ]);
+  });
+
+  it('no file at the default place means no credentials; a named file that is missing or bad names the problem', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'cvm-docker-config-'));
+    expect(dockerConfigFileLookup({ env: { DOCKER_CONFIG: empty } })('ghcr.io')).toBeUndefined();
+    expect(() => dockerConfigFileLookup({ path: join(empty, 'nope.json') })).toThrow(
+      /nope\.json cannot be read/,
+    );
+    const bad = write({ credHelpers: { 'ghcr.io': 7 } });
+    expect(() => dockerConfigFileLookup({ env: { DOCKER_CONFIG: bad } })).toThrow(
+      /credHelpers\["ghcr.io"\] must be a name/,
+    );
+    const badAuth = write({ auths: { 'ghcr.io': { auth: 'not base64!' } } });
+    expect(() => dockerConfigFileLookup({ env: { DOCKER_CONFIG: badAuth } })).toThrow(
+      /auths\["ghcr.io"\]\.auth must be base64/,
+    );
   });
 });

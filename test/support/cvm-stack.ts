@@ -236,6 +236,8 @@ export async function startCvmStack(options: StackOptions = {}) {
       services: kube.services,
       events: kube.events,
       registries,
+      tagWriters: registries,
+      history: kube.history,
       rollouts: rolloutSink,
       producerConnection: producer,
     });

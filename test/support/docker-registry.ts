@@ -10,6 +10,8 @@ import { freePort } from './redis-server.js';
 export interface DockerRegistryOptions {
   /** Require Basic auth (`auth: htpasswd`) for this one user; the bcrypt hash is written here. */
   htpasswd?: { username: string; password: string };
+  /** Require bearer tokens (`auth: token`) from a token service (see `token-service.ts`). */
+  token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
 }
 
 export interface RegistryNotifications {
@@ -49,6 +51,18 @@ export class DockerRegistry {
       ...(options.htpasswd
         ? { auth: { htpasswd: { realm: 'cvm-test', path: htpasswdFile(dir, options.htpasswd) } } }
         : {}),
+      ...(options.token
+        ? {
+            auth: {
+              token: {
+                realm: options.token.realm,
+                service: options.token.service,
+                issuer: options.token.issuer,
+                rootcertbundle: options.token.rootCertBundle,
+              },
+            },
+          }
+        : {}),
       ...(notifications
         ? {
             notifications: {
@@ -69,7 +83,7 @@ export class DockerRegistry {
     const configPath = join(dir, 'config.yml');
     writeFileSync(configPath, stringify(config));
     registry.#configPath = configPath;
-    registry.#acceptsUnauthenticated = !options.htpasswd;
+    registry.#acceptsUnauthenticated = !options.htpasswd && !options.token;
     await registry.resume();
     return registry;
   }
@@ -96,7 +110,7 @@ export class DockerRegistry {
     while (Date.now() < deadline) {
       try {
         const { status } = await fetch(`http://${this.host}/v2/`);
-        // With htpasswd the unauthenticated probe is answered with a challenge: that is "up" too.
+        // With auth the unauthenticated probe is answered with a challenge: that is "up" too.
         if (status === 200 || (!this.#acceptsUnauthenticated && status === 401)) return;
       } catch {
         // not listening yet
