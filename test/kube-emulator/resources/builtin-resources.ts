@@ -76,6 +76,20 @@ const rows: Row[] = [
   ],
   ['coordination.k8s.io', 'leases', 'Lease', true, [], [], 'gqkMMb/YqFM=', {}],
   ['events.k8s.io', 'events', 'Event', true, ['ev'], [], 'r2yiGXH7wu8=', {}],
+  // rbac.authorization.k8s.io/v1: what the emulator's RBAC authorizer reads (see rbac/).
+  ['rbac.authorization.k8s.io', 'roles', 'Role', true, [], [], '7FuwZcIIItM=', {}],
+  ['rbac.authorization.k8s.io', 'rolebindings', 'RoleBinding', true, [], [], 'eGsCzGH6b1g=', {}],
+  ['rbac.authorization.k8s.io', 'clusterroles', 'ClusterRole', false, [], [], 'bYE5ZWDrJ44=', {}],
+  [
+    'rbac.authorization.k8s.io',
+    'clusterrolebindings',
+    'ClusterRoleBinding',
+    false,
+    [],
+    [],
+    '48tpQ8gZHFc=',
+    {},
+  ],
   [
     'apiextensions.k8s.io',
     'customresourcedefinitions',
