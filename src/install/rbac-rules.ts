@@ -1,0 +1,65 @@
+/**
+ * The permissions cvm's ServiceAccount needs, as data: the install's ClusterRole and its Role in
+ * cvm's own namespace are built from these rules. Each rule is one API call site (or a few) in
+ * `src/kube`; `test/install/least-privilege-e2e.test.ts` runs every flow as the ServiceAccount
+ * bound to exactly these rules and fails when a request is forbidden or when a granted verb was
+ * never used.
+ */
+
+/** One rbac.authorization.k8s.io/v1 PolicyRule. */
+export interface RbacRule {
+  readonly apiGroups: readonly string[];
+  readonly resources: readonly string[];
+  readonly verbs: readonly string[];
+  /** Only these object names (never restricts create, list or watch). */
+  readonly resourceNames?: readonly string[];
+}
+
+/** The name of the reconciler's leader-election Lease (`src/reconciler/reconciler-role.ts`). */
+export const LEASE_NAME = 'cvm-reconciler';
+
+/** Rules of the ClusterRole (workloads and CVs live in any namespace). */
+export const CLUSTER_RULES: readonly RbacRule[] = [
+  // ContainerVersionInformer lists and watches CVs across namespaces; the store reads one.
+  { apiGroups: ['cvm.dev'], resources: ['containerversions'], verbs: ['get', 'list', 'watch'] },
+  // KubeContainerVersionStore.patchStatus: every status write (merge patch on /status).
+  { apiGroups: ['cvm.dev'], resources: ['containerversions/status'], verbs: ['patch'] },
+  // KubeWorkloadClient list/get/patch (strategic merge) and KubeWorkloadWatcher list+watch over
+  // all namespaces.
+  {
+    apiGroups: ['apps'],
+    resources: ['deployments', 'statefulsets', 'daemonsets'],
+    verbs: ['get', 'list', 'watch', 'patch'],
+  },
+  // CronJobs are patched, not watched (a rollout has nothing to wait for on them).
+  { apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['get', 'list', 'patch'] },
+  // KubeVerifyRunner creates, reads and deletes verify Jobs; the watcher lists and watches them.
+  {
+    apiGroups: ['batch'],
+    resources: ['jobs'],
+    verbs: ['get', 'list', 'watch', 'create', 'delete'],
+  },
+  // ConfigMapHistoryStore: `<cv>-history` read, created, replaced.
+  { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'update'] },
+  // KubeEventRecorder: new Events and count bumps on repeated ones (core v1).
+  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  // KubeServiceClient: BlueGreen reads a Service and switches its selector.
+  { apiGroups: [''], resources: ['services'], verbs: ['get', 'patch'] },
+  // KubePodReader: BlueGreen/Canary count the Pods behind a track.
+  { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+  // KubeNodeInfo: node architectures for the image platform check.
+  { apiGroups: [''], resources: ['nodes'], verbs: ['list'] },
+];
+
+/** Rules of the Role in cvm's own namespace (CVM_LEASE_NAMESPACE): the reconciler's Lease. */
+export const NAMESPACE_RULES: readonly RbacRule[] = [
+  // LeaseElector: the first reconciler creates the Lease (create cannot be limited by name).
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+  // LeaseElector: read, acquire and renew (replace) that one Lease.
+  {
+    apiGroups: ['coordination.k8s.io'],
+    resources: ['leases'],
+    resourceNames: [LEASE_NAME],
+    verbs: ['get', 'update'],
+  },
+];
