@@ -39,7 +39,7 @@ export function installCvmRbac(emulator: KubeEmulator, options: CvmRbacOptions =
     object: Record<string, unknown> & { metadata: KubeObject['metadata'] },
   ) => {
     const existing = store.get(resource, object.metadata.namespace, object.metadata.name ?? '');
-    if (existing) store.update(resource, { ...existing, ...object } as KubeObject);
+    if (existing) store.update(resource, { ...existing, ...object });
     else store.create(resource, object as KubeObject);
   };
   create('namespaces', { metadata: { name: namespace } });
