@@ -218,5 +218,8 @@ describe('cvm updating itself', () => {
       ['sha-5e1fbad', 'RolledBack'],
       ['sha-5e1f001', 'Succeeded'],
     ]);
+    // All of it as the install's ServiceAccount, nothing forbidden.
+    expect(stack.emulator.rbac.usage(NS, 'cvm').length).toBeGreaterThan(0);
+    expect(stack.emulator.requests.filter((r) => r.status === 403 || r.status === 401)).toEqual([]);
   }, 90_000);
 });
