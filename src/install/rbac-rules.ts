@@ -20,19 +20,23 @@ export const LEASE_NAME = 'cvm-reconciler';
 
 /** Rules of the ClusterRole (workloads and CVs live in any namespace). */
 export const CLUSTER_RULES: readonly RbacRule[] = [
-  // ContainerVersionInformer lists and watches CVs across namespaces; the store reads one.
-  { apiGroups: ['cvm.dev'], resources: ['containerversions'], verbs: ['get', 'list', 'watch'] },
+  // ContainerVersionInformer lists and watches CVs across namespaces; the store reads one and
+  // merge-patches it for the REST API's requests (the `cvm.dev/request` annotation, spec.suspend).
+  {
+    apiGroups: ['cvm.dev'],
+    resources: ['containerversions'],
+    verbs: ['get', 'list', 'watch', 'patch'],
+  },
   // KubeContainerVersionStore.patchStatus: every status write (merge patch on /status).
   { apiGroups: ['cvm.dev'], resources: ['containerversions/status'], verbs: ['patch'] },
   // KubeWorkloadClient list/get/patch (strategic merge) and KubeWorkloadWatcher list+watch over
-  // all namespaces.
+  // all namespaces (it caches every workload kind for the REST API).
   {
     apiGroups: ['apps'],
     resources: ['deployments', 'statefulsets', 'daemonsets'],
     verbs: ['get', 'list', 'watch', 'patch'],
   },
-  // CronJobs are patched, not watched (a rollout has nothing to wait for on them).
-  { apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['get', 'list', 'patch'] },
+  { apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['get', 'list', 'watch', 'patch'] },
   // KubeVerifyRunner creates, reads and deletes verify Jobs; the watcher lists and watches them.
   {
     apiGroups: ['batch'],
@@ -41,8 +45,9 @@ export const CLUSTER_RULES: readonly RbacRule[] = [
   },
   // ConfigMapHistoryStore: `<cv>-history` read, created, replaced.
   { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'update'] },
-  // KubeEventRecorder: new Events and count bumps on repeated ones (core v1).
-  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  // KubeEventRecorder: new Events and count bumps on repeated ones (core v1); KubeEventReader
+  // lists a CV's Events for the REST API.
+  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch', 'list'] },
   // KubeServiceClient: BlueGreen reads a Service and switches its selector.
   { apiGroups: [''], resources: ['services'], verbs: ['get', 'patch'] },
   // KubePodReader: BlueGreen/Canary count the Pods behind a track.

@@ -16,6 +16,7 @@ import { waitFor } from '../support/wait-for.js';
 // The emulator authorizes every request as kube-apiserver's RBAC does and records what it allowed.
 
 const SA = { namespace: 'cvm-system', name: 'cvm' };
+const ADMIN = 'least-privilege-admin-token-0123456789';
 let stack: CvmStack;
 
 beforeAll(async () => {
@@ -28,6 +29,7 @@ beforeAll(async () => {
       CVM_ROLLOUT_RECHECK_MS: '500',
     },
     cvmKubeconfig: (emulator) => installCvmRbac(emulator, SA),
+    ops: { adminToken: ADMIN },
   });
 }, 60_000);
 
@@ -87,9 +89,24 @@ async function pushAndDrift(): Promise<void> {
     'the drift in shop to be reverted',
     { timeoutMs: 20_000 },
   );
+  // The REST API on the ops port: a CV's Events (listed from the API server) and a request
+  // (the annotation patched on the CV).
+  const rest = (method: string, path: string) =>
+    fetch(`${stack.opsUrl}/api/v1/containerversions/shop/api${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN}` },
+      signal: AbortSignal.timeout(15_000),
+    });
+  await waitFor(async () => {
+    const events = (await (await rest('GET', '/events')).json()) as { items?: any[] };
+    return events.items?.some((e) => e.reason === 'DriftCorrected');
+  }, 'the DriftCorrected Event through the REST API');
+  const sync = await rest('POST', '/sync');
+  expect(sync.status).toBe(202);
   await waitFor(
-    async () => (await eventReasons('shop')).includes('DriftCorrected'),
-    'the DriftCorrected Event',
+    async () =>
+      (await stack.containerVersion('shop', 'api')).status?.lastRequest?.action === 'sync',
+    'the sync request to be handled',
   );
 }
 
@@ -292,7 +309,7 @@ const usedBy = (
   );
 
 describe('cvm as its ServiceAccount, bound to src/install/rbac-rules.ts', () => {
-  it('push, rollback, verify Jobs, drift, every workload kind, BlueGreen, Canary and the Lease all work', async () => {
+  it('push, rollback, verify Jobs, drift, every workload kind, BlueGreen, Canary, the REST API and the Lease all work', async () => {
     await Promise.all([pushAndDrift(), rollback(), everyKindWithVerify(), blueGreen(), canary()]);
     // Leader election ran in cvm's namespace with the Role there.
     const lease = stack.emulator.store.get(
