@@ -50,7 +50,7 @@ export const CLUSTER_RULES: readonly RbacRule[] = [
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch', 'list'] },
   // KubeServiceClient: BlueGreen reads a Service and switches its selector.
   { apiGroups: [''], resources: ['services'], verbs: ['get', 'patch'] },
-  // KubePodReader: BlueGreen/Canary count the Pods behind a track.
+  // KubePodReader: Canary judges the canary's Pods (readiness, restarts).
   { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
   // KubeNodeInfo: node architectures for the image platform check.
   { apiGroups: [''], resources: ['nodes'], verbs: ['list'] },
