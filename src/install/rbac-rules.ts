@@ -1,58 +1,66 @@
 /**
- * The RBAC rules of cvm's ServiceAccount, as plain data: every verb on every resource that
- * `src/kube` calls, and nothing else (least privilege). `src/install` puts them in the
- * ClusterRole and the Role of the install; the RBAC tests run cvm's flows under them.
+ * The permissions cvm's ServiceAccount needs, as data: the install's ClusterRole and its Role in
+ * cvm's own namespace are built from these rules. Each rule is one API call site (or a few) in
+ * `src/kube`; `test/install/least-privilege-e2e.test.ts` runs every flow as the ServiceAccount
+ * bound to exactly these rules and fails when a request is forbidden or when a granted verb was
+ * never used.
  */
 
-/** One `rules[]` entry of a Role or ClusterRole. */
-export interface PolicyRule {
-  apiGroups: string[];
-  resources: string[];
-  verbs: string[];
-  resourceNames?: string[];
+/** One rbac.authorization.k8s.io/v1 PolicyRule. */
+export interface RbacRule {
+  readonly apiGroups: readonly string[];
+  readonly resources: readonly string[];
+  readonly verbs: readonly string[];
+  /** Only these object names (never restricts create, list or watch). */
+  readonly resourceNames?: readonly string[];
 }
 
-/** Name of the Lease the reconcilers elect their leader with (see `reconciler-role.ts`). */
+/** The name of the reconciler's leader-election Lease (`src/reconciler/reconciler-role.ts`). */
 export const LEASE_NAME = 'cvm-reconciler';
 
-/** Cluster-wide: CVs and the workloads they select live in any namespace. */
-export const CLUSTER_RULES: readonly PolicyRule[] = [
-  // The CV informer lists and watches all namespaces; the store reads one, patches its status and,
-  // for a request of the REST API, its `cvm.dev/request` annotation.
+/** Rules of the ClusterRole (workloads and CVs live in any namespace). */
+export const CLUSTER_RULES: readonly RbacRule[] = [
+  // ContainerVersionInformer lists and watches CVs across namespaces; the store reads one and
+  // merge-patches it for the REST API's requests (the `cvm.dev/request` annotation, spec.suspend).
   {
     apiGroups: ['cvm.dev'],
     resources: ['containerversions'],
     verbs: ['get', 'list', 'watch', 'patch'],
   },
+  // KubeContainerVersionStore.patchStatus: every status write (merge patch on /status).
   { apiGroups: ['cvm.dev'], resources: ['containerversions/status'], verbs: ['patch'] },
-  // Workloads: watched cluster-wide, listed by selector, read and patched in a rollout.
+  // KubeWorkloadClient list/get/patch (strategic merge) and KubeWorkloadWatcher list+watch over
+  // all namespaces (it caches every workload kind for the REST API).
   {
     apiGroups: ['apps'],
     resources: ['deployments', 'statefulsets', 'daemonsets'],
     verbs: ['get', 'list', 'watch', 'patch'],
   },
   { apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['get', 'list', 'watch', 'patch'] },
-  // Verify Jobs: created, read, watched (by label) and deleted when done.
+  // KubeVerifyRunner creates, reads and deletes verify Jobs; the watcher lists and watches them.
   {
     apiGroups: ['batch'],
     resources: ['jobs'],
-    verbs: ['create', 'get', 'list', 'watch', 'delete'],
+    verbs: ['get', 'list', 'watch', 'create', 'delete'],
   },
-  // Events on CVs and workloads (a repeated one is patched: count, lastTimestamp); the REST API
-  // lists a CV's.
-  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch', 'list'] },
-  // The history ConfigMap `<cv>-history` next to each CV.
+  // ConfigMapHistoryStore: `<cv>-history` read, created, replaced.
   { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'update'] },
-  // BlueGreen: the live and preview Services' selectors; Canary: the canary's Pods.
+  // KubeEventRecorder: new Events and count bumps on repeated ones (core v1); KubeEventReader
+  // lists a CV's Events for the REST API.
+  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch', 'list'] },
+  // KubeServiceClient: BlueGreen reads a Service and switches its selector.
   { apiGroups: [''], resources: ['services'], verbs: ['get', 'patch'] },
+  // KubePodReader: Canary judges the canary's Pods (readiness, restarts).
   { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
-  // The nodes' architectures, checked against the image's platforms.
+  // KubeNodeInfo: node architectures for the image platform check.
   { apiGroups: [''], resources: ['nodes'], verbs: ['list'] },
 ];
 
-/** In cvm's own namespace: the reconciler's leader Lease (create has no name to restrict by). */
-export const NAMESPACE_RULES: readonly PolicyRule[] = [
+/** Rules of the Role in cvm's own namespace (CVM_LEASE_NAMESPACE): the reconciler's Lease. */
+export const NAMESPACE_RULES: readonly RbacRule[] = [
+  // LeaseElector: the first reconciler creates the Lease (create cannot be limited by name).
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+  // LeaseElector: read, acquire and renew (replace) that one Lease.
   {
     apiGroups: ['coordination.k8s.io'],
     resources: ['leases'],

@@ -7,6 +7,7 @@ import { startControllers } from './controllers/index.js';
 import { startCrdController } from './crd/crd-controller.js';
 import { Faults } from './faults.js';
 import { writeKubeconfig } from './kubeconfig.js';
+import { Rbac } from './rbac/rbac.js';
 import { seedCluster } from './seed.js';
 import { startApiServer, type RequestRecord } from './server.js';
 import { MemoryStore } from './store.js';
@@ -48,6 +49,18 @@ export interface KubeEmulator {
   faults: Faults;
   /** Every request received, in order (method, path, query, contentType, body, status). */
   requests: RequestRecord[];
+  /**
+   * ServiceAccount tokens and RBAC: `rbac.serviceAccountToken(ns, name)` mints a token whose
+   * requests the Roles, ClusterRoles and bindings in the store authorize (403 otherwise);
+   * `rbac.usage(ns, name)` lists what that ServiceAccount was allowed to do.
+   */
+  rbac: Rbac;
+  /**
+   * Writes a kubeconfig whose user is the ServiceAccount `namespace/name` (a fresh token from
+   * `rbac`), with `namespace` as the context's namespace; returns its path (under the
+   * emulator's temp directory unless `path` is given).
+   */
+  writeServiceAccountKubeconfig(namespace: string, name: string, path?: string): string;
   /** Replaces the never-ready image substrings; applies to Pods evaluated from now on. */
   setNeverReady(substrings: string[]): void;
   /**
@@ -88,18 +101,21 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
   });
   const faults = new Faults();
   const requests: RequestRecord[] = [];
+  const rbac = new Rbac(store);
   const server = await startApiServer(options.port ?? 0, {
     store,
     faults,
     requests,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 1000,
     now: () => clock.now(),
+    rbac,
   });
   const tempDir = options.kubeconfigPath
     ? undefined
     : mkdtempSync(join(tmpdir(), 'kube-emulator-'));
   const kubeconfigPath = options.kubeconfigPath ?? join(tempDir ?? '', 'kubeconfig');
   writeKubeconfig(kubeconfigPath, server.url);
+  const extraDir = tempDir ?? mkdtempSync(join(tmpdir(), 'kube-emulator-sa-'));
   let stopped: Promise<void> | undefined;
   return {
     url: server.url,
@@ -109,6 +125,15 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
     clock,
     faults,
     requests,
+    rbac,
+    writeServiceAccountKubeconfig: (namespace, name, path) => {
+      const target = path ?? join(extraDir, `kubeconfig-${namespace}-${name}`);
+      writeKubeconfig(target, server.url, {
+        namespace,
+        token: rbac.serviceAccountToken(namespace, name),
+      });
+      return target;
+    },
     setNeverReady: (substrings) => {
       neverReady = [...substrings];
     },
@@ -123,7 +148,7 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
         stopSeed();
         stopCrds();
         await server.close();
-        if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+        rmSync(extraDir, { recursive: true, force: true });
       })();
       return stopped;
     },
@@ -132,3 +157,4 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
 
 export type { FaultRule } from './faults.js';
 export type { RequestRecord } from './server.js';
+export type { AccessRecord } from './rbac/rbac.js';

@@ -8,6 +8,8 @@ import type { Faults } from './faults.js';
 import { LabelSelectorError, parseLabelSelector } from './label-selector.js';
 import { openApiV3GroupVersion, openApiV3Root } from './openapi.js';
 import { decodeKubernetesProtobuf, PROTOBUF } from './protobuf/kubernetes-protobuf.js';
+import type { Rbac } from './rbac/rbac.js';
+import { requestAttributes } from './rbac/request-attributes.js';
 import { parseRoute } from './routes.js';
 import { notFound, statusBody, toStatusError, unsupportedMediaType } from './status-errors.js';
 import type { MemoryStore } from './store.js';
@@ -37,6 +39,8 @@ export interface ApiServerOptions {
   bookmarkIntervalMs: number;
   /** Emulated now in milliseconds (AGE columns of Table answers). */
   now: () => number;
+  /** Authenticates ServiceAccount tokens and authorizes their requests (the admin may do anything). */
+  rbac: Rbac;
 }
 
 export interface RunningServer {
@@ -121,6 +125,16 @@ export async function startApiServer(
       body = JSON.stringify(decodeKubernetesProtobuf(raw));
       record.body = body;
     }
+    const isNamespaceSubresource = (segment: string) =>
+      segment === 'status' || segment === 'finalize';
+    const impersonateUser = req.headers['impersonate-user'];
+    options.rbac.check(
+      {
+        ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+        ...(typeof impersonateUser === 'string' ? { impersonateUser } : {}),
+      },
+      requestAttributes(method, parseRoute(url.pathname, isNamespaceSubresource), url.searchParams),
+    );
     const latency = faults.latencyMs();
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     const fault = faults.match(method, `${url.pathname}${url.search}`);
@@ -152,10 +166,7 @@ export async function startApiServer(
         );
       return;
     }
-    const route = parseRoute(
-      url.pathname,
-      (segment) => segment === 'status' || segment === 'finalize',
-    );
+    const route = parseRoute(url.pathname, isNamespaceSubresource);
     if (route.kind === 'discovery') {
       const doc =
         method === 'GET' ? discoveryDocument(store.registry, route.path, serverAddress) : undefined;

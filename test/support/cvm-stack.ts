@@ -62,6 +62,12 @@ export interface StackOptions {
   notify?: boolean;
   /** Serve the ops port (REST API, queue board) with these tokens, as `cvm serve` does. */
   ops?: { opsToken?: string; adminToken?: string };
+  /**
+   * The kubeconfig cvm uses (its adapters and CVM_KUBECONFIG), made once the CRD is established,
+   * e.g. a ServiceAccount's (`emulator.writeServiceAccountKubeconfig`); default the emulator's
+   * admin kubeconfig. The stack's own helpers (`kubectl`, `apply`) stay admin.
+   */
+  cvmKubeconfig?: (emulator: KubeEmulator) => Promise<string> | string;
 }
 
 /**
@@ -94,10 +100,13 @@ export async function startCvmStack(options: StackOptions = {}) {
     ).code,
   ).toBe(0);
 
+  const cvmKubeconfig = options.cvmKubeconfig
+    ? await options.cvmKubeconfig(emulator)
+    : emulator.kubeconfigPath;
   const env = {
     CVM_REDIS_URL: redisUrl,
     CVM_QUEUE_PREFIX: prefix,
-    CVM_KUBECONFIG: emulator.kubeconfigPath,
+    CVM_KUBECONFIG: cvmKubeconfig,
     CVM_DISTRIBUTION_TOKENS: NOTIFY_TOKEN,
     CVM_GENERIC_SECRETS: GENERIC_SECRET,
     CVM_LOG_LEVEL: 'debug',
@@ -145,7 +154,7 @@ export async function startCvmStack(options: StackOptions = {}) {
     ? options.registries(registry)
     : registryClientsFor(config, metrics);
   const kube = createKubeAdapters({
-    kubeconfigPath: emulator.kubeconfigPath,
+    kubeconfigPath: cvmKubeconfig,
     requestTimeoutMs: config.kubeRequestTimeoutMs,
     logger,
   });
