@@ -197,6 +197,15 @@ export const CONFIG_KEYS = {
     secret: 'whole',
     schema: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
   }),
+  opsSessionSeconds: key({
+    env: 'CVM_OPS_SESSION_SECONDS',
+    description:
+      "Lifetime of a session cookie set by the ops port's login form (/login); a session also ends when its token changes.",
+    unit: 'seconds',
+    default: '43200',
+    secret: 'none',
+    schema: integer(60, 2_592_000),
+  }),
   webhookBodyLimitBytes: key({
     env: 'CVM_WEBHOOK_BODY_LIMIT_BYTES',
     description: 'Largest webhook body accepted; larger ones get 413.',
