@@ -34,6 +34,19 @@
     }
     return el;
   }
+  /** A condition's status, coloured by what it means: Ready=False is bad, Degraded=False is fine. */
+  const conditionBadge = (c) => {
+    const good = c.type === 'Ready' ? c.status === 'True' : c.status === 'False';
+    const tone =
+      c.status === 'Unknown'
+        ? 'Unknown'
+        : good
+          ? 'Ready'
+          : c.type === 'Ready' || c.type === 'Degraded'
+            ? 'Degraded'
+            : 'Progressing';
+    return h('span', { class: `badge ${tone}` }, c.status);
+  };
   const badge = (text) => (text ? h('span', { class: `badge ${text}` }, text) : '');
   const shortDigest = (digest) =>
     typeof digest === 'string' && digest.startsWith('sha256:')
@@ -445,7 +458,7 @@
           ['type', 'status', 'reason', 'message', 'since'],
           (status.conditions ?? []).map((c) => [
             c.type,
-            badge(c.status),
+            conditionBadge(c),
             c.reason ?? '',
             c.message ?? '',
             when(c.lastTransitionTime),
