@@ -107,7 +107,7 @@ describe('the dashboard in a browser (Chromium) on a real stack', () => {
       // A second push moves to Ready on the page, without a reload.
       let loads = 0;
       page.on('load', () => loads++);
-      await page.evaluate(() => ((window as any).cvmSamePage = true));
+      await page.evaluate(() => ((globalThis as any).cvmSamePage = true));
       const second = stack.push(['2.0.0', 'prod']);
       await expect
         .poll(() => row(page).locator('.version').textContent(), { timeout: 30_000 })
@@ -115,7 +115,7 @@ describe('the dashboard in a browser (Chromium) on a real stack', () => {
       await expect
         .poll(() => row(page).locator('.badge').first().textContent(), { timeout: 30_000 })
         .toBe('Ready');
-      expect(await page.evaluate(() => (window as any).cvmSamePage)).toBe(true);
+      expect(await page.evaluate(() => (globalThis as any).cvmSamePage)).toBe(true);
       expect(loads).toBe(0);
       expect((await stack.containerVersion('dash', 'api')).status.currentDigest).toBe(second);
       if (process.env.DASHBOARD_SCREENSHOT) await page.screenshot({ path: SCREENSHOT.pathname });
@@ -158,7 +158,9 @@ describe('the dashboard in a browser (Chromium) on a real stack', () => {
         await small.goto(`${base}/`);
         await expect.poll(() => row(small).locator('.version').textContent()).toBe('1.0.0');
         expect(await row(small).locator('.version').isVisible()).toBe(true);
-        const width = await small.evaluate(() => document.documentElement.scrollWidth);
+        const width = await small.evaluate(
+          () => (globalThis as any).document.documentElement.scrollWidth as number,
+        );
         expect(width).toBeLessThanOrEqual(390);
       } finally {
         await phone.close();
@@ -180,7 +182,9 @@ describe('the dashboard in a browser (Chromium) on a real stack', () => {
       await sync.waitFor();
       expect(await sync.isDisabled()).toBe(true);
       const status = await page.evaluate(async () => {
-        const csrf = document.querySelector('meta[name="cvm-csrf"]')!.getAttribute('content')!;
+        const csrf: string = (globalThis as any).document
+          .querySelector('meta[name="cvm-csrf"]')
+          .getAttribute('content');
         const r = await fetch('/api/v1/containerversions/dash/api/sync', {
           method: 'POST',
           headers: { 'x-cvm-csrf': csrf, 'content-type': 'application/json' },
