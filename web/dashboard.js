@@ -573,6 +573,18 @@
     render();
   }
 
+  /** Queue counts have no events: they are read again every few seconds while the list shows. */
+  async function refreshQueues() {
+    if (route().view !== 'list') return;
+    try {
+      state.queues = await api(`${API}/queues`);
+    } catch (error) {
+      state.queues = { error: `queues: ${error.message}` };
+    }
+    // Only the queues' card: a filter being chosen keeps its focus.
+    document.getElementById('queues')?.replaceWith(renderQueues());
+  }
+
   async function refreshDetail() {
     const r = route();
     if (r.view !== 'detail') return;
@@ -664,7 +676,8 @@
     render();
     if (route().view === 'detail') void refreshDetail();
   });
-  setInterval(() => void refreshList(), 15_000);
+  // Workloads and CVs change on the stream's events only; queue counts are polled.
+  setInterval(() => void refreshQueues(), 5_000);
   render();
   void refreshList();
   void refreshDetail();
