@@ -414,7 +414,7 @@
             : actionButton('Suspend', 'suspend', { title: 'stop following the tag' }),
           rollout ? actionButton('Promote', 'promote', { title: 'skip the remaining steps' }) : '',
           rollout && !spec.suspend
-            ? actionButton('Resume rollout', 'resume', { title: 'past the current pause' })
+            ? actionButton('Resume rollout', 'resume-rollout', { title: 'past the current pause' })
             : '',
           rollout
             ? actionButton('Abort', 'abort', {

@@ -4,9 +4,9 @@ import type { QueueAdmin } from '../queue/queue-admin.js';
 import type { BoardQueue } from '../queue/queue-board.js';
 import { createDashboardRouter } from './dashboard-router.js';
 import { createLoginRouter } from './login-router.js';
+import { API_PATH, createApiRouter, type ApiRouterDeps } from './api-router.js';
 import { opsAuth } from './ops-auth.js';
 import { QUEUE_BOARD_PATH, createQueueBoardRouter } from './queue-board-router.js';
-import { QUEUES_API_PATH, createQueuesApiRouter } from './queues-api.js';
 import { STREAM_PATH, type ChangeStream } from './stream-router.js';
 
 /** A named check for `/readyz`: resolves true when the dependency can serve. */
@@ -38,14 +38,17 @@ export interface OpsAppDeps {
   stream?: ChangeStream;
   /** Clock of the session cookies; default `() => new Date()`. */
   now?: () => Date;
+  /** The REST API's sources (processes that watch CVs: worker, reconciler). None: `/api/v1` answers 404. */
+  api?: Omit<ApiRouterDeps, 'queues' | 'boardPath'>;
 }
 
 /**
  * The ops port's app: `/healthz` (the process runs) and `/readyz` (its dependencies answer), open
  * for kubelet probes; `/metrics` (Prometheus) and the queue board (`/admin/queues`) behind the ops
- * token (`opsAuth`); the board's retry, clean and promote behind the admin token. The dashboard
- * (`/`), `/api/v1/queues` and `/api/v1/stream` behind the same credentials; `/login` sets a
- * session cookie that every one of them accepts, so a browser logs in once.
+ * token (`opsAuth`); the board's retry, clean and promote behind the admin token; the REST API
+ * (`/api/v1`, reads with either token, actions with the admin token), the dashboard (`/`) and
+ * `/api/v1/stream` behind the same credentials; `/login` sets a session cookie that every one of
+ * them accepts, so a browser logs in once.
  */
 export function createOpsApp(deps: OpsAppDeps): express.Express {
   const app = express();
@@ -74,12 +77,6 @@ export function createOpsApp(deps: OpsAppDeps): express.Express {
     );
   app.use(createDashboardRouter({ auth: pageAuth, tokens }));
   if (deps.stream) app.use(STREAM_PATH, auth, deps.stream.router());
-  if (deps.queueAdmin)
-    app.use(
-      QUEUES_API_PATH,
-      auth,
-      createQueuesApiRouter(deps.queueAdmin, { boardPath: `${QUEUE_BOARD_PATH}/` }),
-    );
   // Every method of /metrics passes the token check first: express would otherwise answer an
   // OPTIONS on its own, without asking for credentials.
   app.use('/metrics', auth, (request: Request, response: Response, next) => {
@@ -93,6 +90,24 @@ export function createOpsApp(deps: OpsAppDeps): express.Express {
     if (request.method === 'OPTIONS') return void response.status(204).end();
     response.status(405).json({ error: 'method not allowed' });
   });
+  if (deps.api) {
+    const admin = deps.queueAdmin;
+    app.use(
+      API_PATH,
+      auth,
+      createApiRouter({
+        ...deps.api,
+        ...(admin ? { queues: { stats: () => admin.stats() } } : {}),
+        ...(deps.queues?.length ? { boardPath: QUEUE_BOARD_PATH } : {}),
+      }),
+    );
+  } else
+    app.use(API_PATH, auth, (_request: Request, response: Response) => {
+      response.status(404).json({
+        error: 'not found',
+        message: 'this process serves no REST API: it runs in the worker and reconciler roles',
+      });
+    });
   if (deps.queues !== undefined && deps.queues.length > 0) {
     const admin = deps.adminToken ? deps.queueAdmin : undefined;
     app.use(

@@ -42,6 +42,22 @@ export class KubeContainerVersionStore implements ContainerVersionStore {
     }
   }
 
+  /**
+   * An RFC 7386 merge patch of the CV itself (its annotations, `spec.suspend`); the status is not
+   * touched. `null` when the CV does not exist.
+   */
+  async patch(key: ObjectKey, body: object): Promise<StoredContainerVersion | null> {
+    try {
+      return (await this.api.patchNamespacedCustomObject(
+        { ...resource(key), name: key.name, body },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      )) as StoredContainerVersion;
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw toKubeApiError(error, `patch ContainerVersion ${key.namespace}/${key.name}`);
+    }
+  }
+
   async patchStatus(
     key: ObjectKey,
     status: Partial<ContainerVersionStatus>,

@@ -81,7 +81,7 @@ describe('logging in to the ops port', () => {
     const form = await request(app).get('/login?next=%2F').expect(200);
     expect(form.text).toContain('name="token"');
     expect(form.text).toContain('<meta name="viewport"');
-    for (const path of ['/', '/api/v1/queues', '/api/v1/stream']) {
+    for (const path of ['/', '/api/v1/workloads', '/api/v1/stream']) {
       const api = await request(app).get(path).set('accept', 'application/json').expect(401);
       expect(api.body).toMatchObject({ error: 'unauthorized' });
     }
@@ -123,19 +123,14 @@ describe('logging in to the ops port', () => {
     expect(page.text).toContain('src="/ui/dashboard.js"');
     await request(app).get('/admin/queues/').set('cookie', cookie).expect(200);
     await request(app).get('/metrics').set('cookie', cookie).expect(200);
-    const counts = await request(app).get('/api/v1/queues').set('cookie', cookie).expect(200);
-    expect(counts.body).toEqual({
-      items: expect.arrayContaining([
-        expect.objectContaining({ queue: 'push-events', waiting: 2 }),
-        expect.objectContaining({ queue: 'rollouts', waiting: 1 }),
-      ]),
-      board: '/admin/queues/',
-    });
+    // This app serves no REST API (no CV sources): past the auth, /api/v1 answers 404, not 401.
+    const api = await request(app).get('/api/v1/workloads').set('cookie', cookie).expect(404);
+    expect(api.body).toMatchObject({ error: 'not found' });
   });
 
   it('keeps basic auth and bearer tokens working beside the cookie', async () => {
     await request(app).get('/').auth('operator', OPS).expect(200);
-    await request(app).get('/api/v1/queues').set('authorization', `Bearer ${OPS}`).expect(200);
+    await request(app).get('/metrics').set('authorization', `Bearer ${OPS}`).expect(200);
   });
 
   it('answers 403 to an ops-role session on an action, even with the CSRF value', async () => {
@@ -181,7 +176,7 @@ describe('logging in to the ops port', () => {
     const started = clock;
     try {
       clock = new Date(started.getTime() + 3600_000);
-      const api = await request(app).get('/api/v1/queues').set('cookie', cookie).expect(401);
+      const api = await request(app).get('/api/v1/workloads').set('cookie', cookie).expect(401);
       expect(api.body.message).toContain('expired');
       await request(app).get('/').set('cookie', cookie).set('accept', 'text/html').expect(303);
     } finally {
