@@ -1,6 +1,6 @@
 import express, { type Request, type Response } from 'express';
 import { loginPage } from './dashboard-pages.js';
-import { LOGIN_PATH, roleOfToken, type OpsTokens } from './ops-auth.js';
+import { LOGIN_PATH, isSameOrigin, roleOfToken, type OpsTokens } from './ops-auth.js';
 import { sessionSetCookie, signSession } from './session-cookie.js';
 
 export interface LoginRouterOptions extends OpsTokens {
@@ -30,7 +30,7 @@ const field = (body: unknown, name: string): unknown =>
  * `GET /login` (the form), `POST /login` (a form or JSON `{ token, next? }`: on the ops or admin
  * token, sets the session cookie and redirects to `next`, or answers JSON `{ role, expiresAt }`;
  * 400 naming `token` when it is missing, 401 when it is no token) and `POST /logout` (clears the
- * cookie, back to the form). Open routes: the form is how a browser gets credentials.
+ * cookie, back to the form; 403 from a page of another origin). Open routes: the form is how a browser gets credentials.
  */
 export function createLoginRouter(options: LoginRouterOptions): express.Router {
   const now = options.now ?? (() => new Date());
@@ -83,6 +83,11 @@ export function createLoginRouter(options: LoginRouterOptions): express.Router {
     response.redirect(303, next);
   });
   router.post('/logout', (request: Request, response: Response) => {
+    // A page of another site must not log people out: browsers send Origin with every form POST.
+    if (request.headers.origin !== undefined && !isSameOrigin(request))
+      return void response
+        .status(403)
+        .json({ error: 'csrf', message: 'log out from a page of this origin' });
     response
       .set('set-cookie', sessionSetCookie('', { maxAgeSeconds: 0, secure: cameOverHttps(request) }))
       .redirect(303, LOGIN_PATH);

@@ -166,10 +166,12 @@ describe('the dashboard in a browser (Chromium) on a real stack', () => {
         await small.goto(`${base}/`);
         await expect.poll(() => text(row(small).locator('.version')), POLL).toBe('1.0.0');
         expect(await row(small).locator('.version').isVisible()).toBe(true);
-        const width = await small.evaluate(
-          () => (globalThis as any).document.documentElement.scrollWidth as number,
-        );
-        expect(width).toBeLessThanOrEqual(390);
+        const width = () =>
+          small.evaluate(() => (globalThis as any).document.documentElement.scrollWidth as number);
+        expect(await width()).toBeLessThanOrEqual(390);
+        await small.goto(`${base}/#/cv/dash/api`);
+        await small.locator('#history tr.history-row').first().waitFor();
+        expect(await width()).toBeLessThanOrEqual(390);
       } finally {
         await phone.close();
       }

@@ -182,6 +182,11 @@ describe('logging in to the ops port', () => {
     } finally {
       clock = started;
     }
+    await request(app)
+      .post('/logout')
+      .set('cookie', cookie)
+      .set('origin', 'https://evil.example')
+      .expect(403);
     const out = await request(app).post('/logout').set('cookie', cookie).expect(303);
     expect(out.headers.location).toBe('/login');
     expect(String(out.headers['set-cookie'])).toMatch(/^cvm_session=; Path=\/; Max-Age=0;/);
