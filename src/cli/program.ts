@@ -4,6 +4,7 @@ import { containerVersionCrdYaml } from '../api/crd.js';
 import { describeConfig, type ConfigValue } from '../config/config.js';
 import { CliExit, ExitCode } from './cli-exit.js';
 import { loadConfigOrExit } from './load-config.js';
+import { manifestsAllCommand } from './manifests-all-command.js';
 import { queueCommand } from './queue-command.js';
 import { roleCommands } from './role-commands.js';
 
@@ -50,6 +51,7 @@ function manifestsCommand(io: CliIo): Command {
     .command('crd')
     .description('the ContainerVersion CustomResourceDefinition (as infra/kubernetes/crd.yaml)')
     .action(() => io.out(containerVersionCrdYaml()));
+  manifests.addCommand(manifestsAllCommand(io.out, packageVersion()));
   return manifests;
 }
 
