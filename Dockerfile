@@ -19,7 +19,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
-# 3. The runtime: what `npm pack` ships (package.json, bin, dist, infra) and node_modules.
+# 3. The runtime: what `npm pack` ships (package.json, bin, dist, infra, web) and node_modules.
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
@@ -28,6 +28,8 @@ COPY --from=build /src/dist ./dist
 COPY package.json ./
 COPY bin ./bin
 COPY infra ./infra
+# The dashboard's script and styles, read at start.
+COPY web ./web
 # Numeric, so the kubelet can check runAsNonRoot (infra/kubernetes runs it as 10001 too).
 USER 10001:10001
 EXPOSE 8080 8081

@@ -79,4 +79,26 @@ export default tseslint.config(
     files: ['eslint.config.js', 'bin/*.js'],
     extends: [tseslint.configs.disableTypeChecked],
   },
+  {
+    // The dashboard's browser script (served as is, no build step).
+    files: ['web/**/*.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'fetch',
+          'EventSource',
+          'URLSearchParams',
+          'Node',
+          'setTimeout',
+          'setInterval',
+          'clearTimeout',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

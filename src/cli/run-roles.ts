@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/config.js';
 import { createOpsApp } from '../http/ops-app.js';
+import { ChangeStream } from '../http/stream-router.js';
 import { createKubeAdapters } from '../kube/kube-adapters.js';
 import { HttpServer } from '../lifecycle/http-server.js';
 import { Lifecycle } from '../lifecycle/lifecycle.js';
@@ -135,6 +136,10 @@ export async function runRoles(
   if (workerConnection)
     lifecycle.add(idle('redis-worker', () => closeConnection(workerConnection)));
 
+  // The dashboard's live updates; stopped before the ops server, so its drain waits for no stream.
+  const stream = kube
+    ? new ChangeStream({ containerVersions: kube.index, workloads: kube.signals })
+    : undefined;
   lifecycle.add(
     new HttpServer({
       name: 'ops-server',
@@ -147,6 +152,8 @@ export async function runRoles(
         adminToken: config.adminToken,
         queues: [pushEvents.queue, rollouts.queue, notifications.queue],
         queueAdmin: new QueueAdmin({ pushEvents, rollouts, notifications }),
+        sessionSeconds: config.opsSessionSeconds,
+        ...(stream ? { stream } : {}),
         ...(kube
           ? {
               api: {
@@ -161,6 +168,7 @@ export async function runRoles(
       }),
     }),
   );
+  if (stream) lifecycle.add(stream);
 
   if (roles.worker && kube && registries && workerConnection) {
     const role = createWorkerRole({

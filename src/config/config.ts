@@ -167,7 +167,7 @@ export const CONFIG_KEYS = {
   opsPort: key({
     env: 'CVM_OPS_PORT',
     description:
-      'Port of the ops server: /healthz, /readyz, /metrics, the queue board and the REST API (/api/v1).',
+      'Port of the ops server: /healthz, /readyz, /metrics, the queue board, the REST API (/api/v1) and the dashboard (/).',
     unit: 'TCP port',
     default: '8081',
     secret: 'none',
@@ -198,6 +198,15 @@ export const CONFIG_KEYS = {
     default: undefined,
     secret: 'whole',
     schema: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+  }),
+  opsSessionSeconds: key({
+    env: 'CVM_OPS_SESSION_SECONDS',
+    description:
+      "Lifetime of a session cookie set by the ops port's login form (/login); a session also ends when its token changes.",
+    unit: 'seconds',
+    default: '43200',
+    secret: 'none',
+    schema: integer(60, 2_592_000),
   }),
   webhookBodyLimitBytes: key({
     env: 'CVM_WEBHOOK_BODY_LIMIT_BYTES',

@@ -2,9 +2,12 @@ import express, { type Request, type Response } from 'express';
 import type { Metrics } from '../observability/metrics.js';
 import type { QueueAdmin } from '../queue/queue-admin.js';
 import type { BoardQueue } from '../queue/queue-board.js';
+import { createDashboardRouter } from './dashboard-router.js';
+import { createLoginRouter } from './login-router.js';
 import { API_PATH, createApiRouter, type ApiRouterDeps } from './api-router.js';
 import { opsAuth } from './ops-auth.js';
 import { QUEUE_BOARD_PATH, createQueueBoardRouter } from './queue-board-router.js';
+import { STREAM_PATH, type ChangeStream } from './stream-router.js';
 
 /** A named check for `/readyz`: resolves true when the dependency can serve. */
 export interface ReadinessCheck {
@@ -27,8 +30,14 @@ export interface OpsAppDeps {
   adminToken?: string | undefined;
   /** The BullMQ queues the board at `/admin/queues` shows. None: no board. */
   queues?: readonly BoardQueue[];
-  /** Carries out the board's retries (a rollout through its CV's deduplication). */
+  /** Carries out the board's retries (a rollout through its CV's deduplication); its counts feed `/api/v1/queues`. */
   queueAdmin?: QueueAdmin;
+  /** Lifetime of a login session, seconds (`CVM_OPS_SESSION_SECONDS`); default 43 200 (12 h). */
+  sessionSeconds?: number;
+  /** Server-sent events of the cluster's changes at `/api/v1/stream`. None: that route is 404. */
+  stream?: ChangeStream;
+  /** Clock of the session cookies; default `() => new Date()`. */
+  now?: () => Date;
   /** The REST API's sources (processes that watch CVs: worker, reconciler). None: `/api/v1` answers 404. */
   api?: Omit<ApiRouterDeps, 'queues' | 'boardPath'>;
 }
@@ -37,7 +46,9 @@ export interface OpsAppDeps {
  * The ops port's app: `/healthz` (the process runs) and `/readyz` (its dependencies answer), open
  * for kubelet probes; `/metrics` (Prometheus) and the queue board (`/admin/queues`) behind the ops
  * token (`opsAuth`); the board's retry, clean and promote behind the admin token; the REST API
- * (`/api/v1`, reads with either token, actions with the admin token).
+ * (`/api/v1`, reads with either token, actions with the admin token), the dashboard (`/`) and
+ * `/api/v1/stream` behind the same credentials; `/login` sets a session cookie that every one of
+ * them accepts, so a browser logs in once.
  */
 export function createOpsApp(deps: OpsAppDeps): express.Express {
   const app = express();
@@ -56,7 +67,16 @@ export function createOpsApp(deps: OpsAppDeps): express.Express {
       .status(ready ? 200 : 503)
       .json({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) });
   });
-  const auth = opsAuth({ opsToken: deps.opsToken, adminToken: deps.adminToken });
+  const tokens = { opsToken: deps.opsToken, adminToken: deps.adminToken };
+  const clock = deps.now ? { now: deps.now } : {};
+  const auth = opsAuth({ ...tokens, ...clock });
+  const pageAuth = opsAuth({ ...tokens, ...clock, loginRedirect: true });
+  if (deps.opsToken || deps.adminToken)
+    app.use(
+      createLoginRouter({ ...tokens, ...clock, sessionSeconds: deps.sessionSeconds ?? 43_200 }),
+    );
+  app.use(createDashboardRouter({ auth: pageAuth, tokens }));
+  if (deps.stream) app.use(STREAM_PATH, auth, deps.stream.router());
   // Every method of /metrics passes the token check first: express would otherwise answer an
   // OPTIONS on its own, without asking for credentials.
   app.use('/metrics', auth, (request: Request, response: Response, next) => {

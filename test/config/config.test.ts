@@ -16,6 +16,7 @@ describe('loadConfig', () => {
       queuePrefix: 'cvm',
       webhookPort: 8080,
       opsPort: 8081,
+      opsSessionSeconds: 43_200,
       listenHost: '0.0.0.0',
       opsToken: undefined,
       adminToken: undefined,
