@@ -4,8 +4,10 @@ import { containerVersionCrdYaml } from '../api/crd.js';
 import { describeConfig, type ConfigValue } from '../config/config.js';
 import { CliExit, ExitCode } from './cli-exit.js';
 import { loadConfigOrExit } from './load-config.js';
+import { containerVersionCommands } from './cv-commands.js';
 import { queueCommand } from './queue-command.js';
 import { roleCommands } from './role-commands.js';
+import { waitCommand } from './wait-command.js';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -60,7 +62,9 @@ export function buildProgram(io: CliIo): Command {
     .version(packageVersion(), '-V, --version', 'print the version')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Program options only before the subcommand: `cvm wait --version V` is the wait's option.
+    .enablePositionalOptions();
   program
     .command('version')
     .description('print the version of cvm and of Node.js')
@@ -68,6 +72,8 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(configCommand(io));
   program.addCommand(manifestsCommand(io));
   program.addCommand(queueCommand(io));
+  program.addCommand(waitCommand(io));
+  for (const command of containerVersionCommands(io)) program.addCommand(command);
   for (const command of roleCommands(io.env)) program.addCommand(command);
   inheritSettings(program);
   return program;
