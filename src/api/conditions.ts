@@ -59,6 +59,7 @@ export const Reason = {
   RolloutPromoted: 'RolloutPromoted',
   RolloutAborted: 'RolloutAborted',
   RolloutRetried: 'RolloutRetried',
+  SyncRequested: 'SyncRequested',
   RequestRefused: 'RequestRefused',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

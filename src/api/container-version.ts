@@ -454,8 +454,22 @@ export const ROLLOUT_PHASES = [
   'RollingBack',
   'Recording',
 ] as const;
-/** What a person (or CI) can ask of a rollout through the `cvm.dev/request` annotation. */
-export const ROLLOUT_REQUESTS = ['promote', 'resume', 'abort', 'retry'] as const;
+/**
+ * What a person (or CI) can ask of a CV through the `cvm.dev/request` annotation: of a rollout in
+ * flight `promote`, `resume`, `abort`; of the last failed one `retry`; `sync` (check the registry
+ * now); `rollback:<digest>` and `force-rollback:<digest>` (roll back to a digest of the history).
+ */
+export const ROLLOUT_REQUESTS = [
+  'promote',
+  'resume',
+  'abort',
+  'retry',
+  'sync',
+  'rollback',
+  'force-rollback',
+] as const;
+/** The requests a strategy answers for its rollout in flight. */
+export type StepRequest = 'promote' | 'resume' | 'abort';
 
 const RolloutWorkloadSchema = z.object({
   kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob']),
@@ -630,7 +644,9 @@ export const ContainerVersionStatusSchema = z.object({
       message: z.string().default(''),
     })
     .optional()
-    .describe('The last request (promote, resume, abort, retry) cvm handled, and what it did.'),
+    .describe(
+      'The last request (promote, resume, abort, retry, sync, rollback) cvm handled, and what it did.',
+    ),
   conditions: z.array(ConditionSchema).optional(),
 });
 

@@ -194,7 +194,11 @@ function actionCommand(
     if (options.wait) parseDurationMs(options.timeout, '--timeout');
     const access = accessFor(options, io);
     const made = await guarded(() => ask(access, key, ref, options));
-    io.out(`${ref}: requested ${made.message}\n`);
+    const value =
+      made.request && !made.message.includes(made.request)
+        ? ` (cvm.dev/request=${made.request})`
+        : '';
+    io.out(`${ref}: requested ${made.message}${value}\n`);
     if (options.wait) await awaitOutcome(io, access, key, ref, made, options.timeout);
   });
 }

@@ -28,7 +28,8 @@ const MAX_HISTORY_PAGES = 20;
  * without cluster credentials. `watch` reads the CV every `pollIntervalMs` and reports it when
  * its resourceVersion moved. Replica counts are not part of the API, so progress shows the
  * rollout's phase and step only. Connection failures, 400, 401 and 403 throw a `usage`
- * {@link AccessError} (exit 2), 404 means no such CV, 409 (not applicable now) is a failure.
+ * {@link AccessError} (exit 2), 404 means no such CV, 409 (the engine would refuse the request
+ * now, e.g. nothing in flight to promote) is a failure (exit 1) with the server's message.
  */
 export class RestContainerVersionAccess implements ContainerVersionAccess {
   readonly endpoint: string;
@@ -87,7 +88,8 @@ export class RestContainerVersionAccess implements ContainerVersionAccess {
   }
 
   async request(key: ObjectKey, action: RequestAction): Promise<RequestMade> {
-    return this.action(key, action, {});
+    // `resume` of the REST API is spec.suspend's; a paused rollout's is resume-rollout.
+    return this.action(key, action === 'resume' ? 'resume-rollout' : action, {});
   }
 
   async rollback(key: ObjectKey, digest: string, force: boolean): Promise<RequestMade> {

@@ -116,7 +116,11 @@ export async function runRoles(
     : undefined;
   const registries = needsKube ? registryClientsFor(config, metrics) : undefined;
   if (registries) lifecycle.add(idle('registries', () => registries.stop()));
-  if (kube) lifecycle.add(kube.index);
+  if (kube) {
+    lifecycle.add(kube.index);
+    // The workload watcher serves the REST API's workloads (and the worker's rollouts).
+    lifecycle.add(kube.signals);
+  }
 
   const workerConnection = roles.worker
     ? createWorkerConnection({ ...connection, name: 'cvm-worker' })
@@ -136,6 +140,17 @@ export async function runRoles(
         adminToken: config.adminToken,
         queues: [pushEvents.queue, rollouts.queue],
         queueAdmin: new QueueAdmin({ pushEvents, rollouts }),
+        ...(kube
+          ? {
+              api: {
+                cvs: kube.index,
+                workloads: kube.signals,
+                writer: kube.store,
+                history: kube.history,
+                events: kube.eventReader,
+              },
+            }
+          : {}),
       }),
     }),
   );
@@ -154,8 +169,9 @@ export async function runRoles(
         ? { cosignPublicKey: readFileSync(config.cosignPublicKeyFile, 'utf8') }
         : {}),
     });
-    // The informer is already in the lifecycle; the role's other parts follow it.
-    for (const component of role.components) if (component !== kube.index) lifecycle.add(component);
+    // The informer and the watcher are already in the lifecycle; the role's other parts follow.
+    for (const component of role.components)
+      if (component !== kube.index && component !== kube.signals) lifecycle.add(component);
   }
   if (roles.reconciler && kube && registries) {
     const role = createReconcilerRole({

@@ -165,7 +165,7 @@ export const CONFIG_KEYS = {
   opsPort: key({
     env: 'CVM_OPS_PORT',
     description:
-      'Port of the ops server: /healthz, /readyz, /metrics and the queue board (the REST API and dashboard are not built yet).',
+      'Port of the ops server: /healthz, /readyz, /metrics, the queue board and the REST API (/api/v1).',
     unit: 'TCP port',
     default: '8081',
     secret: 'none',

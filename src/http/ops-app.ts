@@ -2,6 +2,7 @@ import express, { type Request, type Response } from 'express';
 import type { Metrics } from '../observability/metrics.js';
 import type { QueueAdmin } from '../queue/queue-admin.js';
 import type { BoardQueue } from '../queue/queue-board.js';
+import { API_PATH, createApiRouter, type ApiRouterDeps } from './api-router.js';
 import { opsAuth } from './ops-auth.js';
 import { QUEUE_BOARD_PATH, createQueueBoardRouter } from './queue-board-router.js';
 
@@ -28,12 +29,15 @@ export interface OpsAppDeps {
   queues?: readonly BoardQueue[];
   /** Carries out the board's retries (a rollout through its CV's deduplication). */
   queueAdmin?: QueueAdmin;
+  /** The REST API's sources (processes that watch CVs: worker, reconciler). None: `/api/v1` answers 404. */
+  api?: Omit<ApiRouterDeps, 'queues' | 'boardPath'>;
 }
 
 /**
  * The ops port's app: `/healthz` (the process runs) and `/readyz` (its dependencies answer), open
  * for kubelet probes; `/metrics` (Prometheus) and the queue board (`/admin/queues`) behind the ops
- * token (`opsAuth`); the board's retry, clean and promote behind the admin token. The REST API and dashboard join it in later issues, behind the same token.
+ * token (`opsAuth`); the board's retry, clean and promote behind the admin token; the REST API
+ * (`/api/v1`, reads with either token, actions with the admin token).
  */
 export function createOpsApp(deps: OpsAppDeps): express.Express {
   const app = express();
@@ -66,6 +70,24 @@ export function createOpsApp(deps: OpsAppDeps): express.Express {
     if (request.method === 'OPTIONS') return void response.status(204).end();
     response.status(405).json({ error: 'method not allowed' });
   });
+  if (deps.api) {
+    const admin = deps.queueAdmin;
+    app.use(
+      API_PATH,
+      auth,
+      createApiRouter({
+        ...deps.api,
+        ...(admin ? { queues: { stats: () => admin.stats() } } : {}),
+        ...(deps.queues?.length ? { boardPath: QUEUE_BOARD_PATH } : {}),
+      }),
+    );
+  } else
+    app.use(API_PATH, auth, (_request: Request, response: Response) => {
+      response.status(404).json({
+        error: 'not found',
+        message: 'this process serves no REST API: it runs in the worker and reconciler roles',
+      });
+    });
   if (deps.queues !== undefined && deps.queues.length > 0) {
     const admin = deps.adminToken ? deps.queueAdmin : undefined;
     app.use(

@@ -22,7 +22,8 @@ export interface KubeContainerVersionStoreDeps {
  *   A missing CV is a permanent {@link KubeApiError} with `notFound`.
  *
  * - `list` reads every CV of a namespace (or of all namespaces) as stored now.
- * - `patch` sends an RFC 7386 merge patch to the CV itself (metadata, spec; not status).
+ * - `patch` sends an RFC 7386 merge patch to the CV itself (metadata, spec; not status); `null`
+ *   when the CV does not exist.
  *
  * Every other failure is thrown as a {@link KubeApiError} saying whether a retry can help.
  */
@@ -59,13 +60,18 @@ export class KubeContainerVersionStore implements ContainerVersionStore {
     }
   }
 
-  async patch(key: ObjectKey, body: object): Promise<StoredContainerVersion> {
+  /**
+   * An RFC 7386 merge patch of the CV itself (its annotations, `spec.suspend`); the status is not
+   * touched. `null` when the CV does not exist.
+   */
+  async patch(key: ObjectKey, body: object): Promise<StoredContainerVersion | null> {
     try {
       return (await this.api.patchNamespacedCustomObject(
         { ...resource(key), name: key.name, body },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       )) as StoredContainerVersion;
     } catch (error) {
+      if (isNotFound(error)) return null;
       throw toKubeApiError(error, `patch ContainerVersion ${key.namespace}/${key.name}`);
     }
   }

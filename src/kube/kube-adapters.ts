@@ -1,6 +1,7 @@
 import type { Logger } from '../observability/logger.js';
 import { ContainerVersionInformer } from './container-version-informer.js';
 import { KubeContainerVersionStore } from './container-version-store.js';
+import { KubeEventReader } from './event-reader.js';
 import { KubeEventRecorder } from './event-recorder.js';
 import { ConfigMapHistoryStore } from './history-store.js';
 import { loadKubeConfig } from './kube-config.js';
@@ -43,6 +44,7 @@ export function createKubeAdapters(options: KubeAdapterOptions) {
       logger,
       ...(options.now ? { now: options.now } : {}),
     }),
+    eventReader: new KubeEventReader({ kubeConfig }),
     history: new ConfigMapHistoryStore({ kubeConfig, logger }),
     verify: new KubeVerifyRunner({ kubeConfig, logger }),
     signals: new KubeWorkloadWatcher({ kubeConfig, logger }),

@@ -7,7 +7,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Runnable } from '../lifecycle/runnable.js';
 import type { Logger } from '../observability/logger.js';
-import type { WorkloadSignal, WorkloadSignals } from '../workers/ports.js';
+import type { Workload, WorkloadSignal, WorkloadSignals } from '../workers/ports.js';
 import { ResourceInformer } from './resource-informer.js';
 import { VERIFY_LABEL } from './verify-runner.js';
 import { toWorkload } from './workload-client.js';
@@ -32,16 +32,19 @@ type Listed = Promise<KubernetesListObject<KubernetesObject>>;
 
 /**
  * {@link WorkloadSignals} from one watch per kind over all namespaces: Deployments,
- * StatefulSets and DaemonSets, and the Jobs labelled `cvm.dev/verify-of` (cvm's verify Jobs).
- * CronJobs are not watched: a rollout has nothing to wait for on them. Each watch is a
- * {@link ResourceInformer} (restart with backoff, periodic re-list), and holds a cache of the
- * watched objects: memory grows with the number of those objects in the cluster.
+ * StatefulSets, DaemonSets, CronJobs, and the Jobs labelled `cvm.dev/verify-of` (cvm's verify
+ * Jobs). Each watch is a {@link ResourceInformer} (restart with backoff, periodic re-list), and
+ * holds a cache of the watched objects: memory grows with the number of those objects in the
+ * cluster. The workloads (not the Jobs) are also readable by namespace ({@link workloads}), so
+ * the REST API answers from memory.
  */
 export class KubeWorkloadWatcher implements WorkloadSignals, Runnable {
   readonly name = 'workload-watcher';
   private readonly listeners = new Set<(signal: WorkloadSignal) => void>();
   private readonly informers: ResourceInformer<KubernetesObject>[];
   private readonly log: Logger;
+  /** The watched workloads by namespace, then `Kind/name`. */
+  private readonly cache = new Map<string, Map<string, Workload>>();
 
   constructor(options: KubeWorkloadWatcherOptions) {
     this.log = options.logger.child({ component: this.name });
@@ -67,6 +70,11 @@ export class KubeWorkloadWatcher implements WorkloadSignals, Runnable {
         kind: 'DaemonSet',
         path: '/apis/apps/v1/daemonsets',
         list: () => apps.listDaemonSetForAllNamespaces(),
+      },
+      {
+        kind: 'CronJob',
+        path: '/apis/batch/v1/cronjobs',
+        list: () => batch.listCronJobForAllNamespaces(),
       },
       {
         kind: 'Job',
@@ -104,9 +112,26 @@ export class KubeWorkloadWatcher implements WorkloadSignals, Runnable {
     await Promise.all(this.informers.map((i) => i.synced()));
   }
 
+  /** The workloads of `namespace` as last watched (Deployments, StatefulSets, DaemonSets, CronJobs). */
+  workloads(namespace: string): Workload[] {
+    return [...(this.cache.get(namespace)?.values() ?? [])];
+  }
+
   onChange(listener: (signal: WorkloadSignal) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  private remember(signal: WorkloadSignal): void {
+    const key = `${signal.kind}/${signal.name}`;
+    let namespace = this.cache.get(signal.namespace);
+    if (signal.deleted || !signal.workload) {
+      namespace?.delete(key);
+      if (namespace?.size === 0) this.cache.delete(signal.namespace);
+      return;
+    }
+    if (!namespace) this.cache.set(signal.namespace, (namespace = new Map<string, Workload>()));
+    namespace.set(key, signal.workload);
   }
 
   private emit(kind: WorkloadSignal['kind'], object: KubernetesObject, deleted: boolean): void {
@@ -119,6 +144,7 @@ export class KubeWorkloadWatcher implements WorkloadSignals, Runnable {
         ? { finished: jobFinished(object), verifyOf: object.metadata?.labels?.[VERIFY_LABEL] ?? '' }
         : { workload: toWorkload(kind, object) }),
     };
+    if (signal.kind !== 'Job') this.remember(signal);
     for (const listener of this.listeners) {
       try {
         listener(signal);

@@ -148,7 +148,7 @@ export interface MetricChecks {
 
 /** A workload or verify Job that changed (added, modified, deleted), as a watch saw it. */
 export interface WorkloadSignal {
-  kind: Exclude<WorkloadKind, 'CronJob'> | 'Job';
+  kind: WorkloadKind | 'Job';
   namespace: string;
   name: string;
   /** For a verify Job: the name of the ContainerVersion it verifies. */

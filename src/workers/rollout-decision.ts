@@ -2,6 +2,7 @@ import { ConditionType, Reason, type ConditionUpdate } from '../api/conditions.j
 import { blockedConditions } from './cv-status.js';
 import { digestOfImage } from './plan-container-patch.js';
 import { containerOf, type RolloutAction, type RolloutFacts } from './rollout-facts.js';
+import type { StepRequest } from '../api/container-version.js';
 import { ROLLOUT_REQUESTS } from '../api/container-version.js';
 import { STRATEGIES } from './strategies/strategies.js';
 import type { RolloutStrategy } from './strategies/strategy.js';
@@ -82,9 +83,10 @@ function blocked(
 export const REQUEST_ANNOTATION = 'cvm.dev/request';
 
 /**
- * The `cvm.dev/request` annotation when cvm has not handled it yet: `promote`, `resume`, `abort`
- * or `retry`, optionally followed by `:` and anything (a time) so the same request can be made
- * again. Handled once: `status.lastRequest` records the value in the same write as its effect.
+ * The `cvm.dev/request` annotation when cvm has not handled it yet: `promote`, `resume`, `abort`,
+ * `retry` or `sync`, optionally followed by `:` and anything (a time) so the same request can be
+ * made again; `rollback:<digest>` and `force-rollback:<digest>`, each optionally followed by `:`
+ * and anything. Handled once: `status.lastRequest` records the value in the same write as its effect.
  */
 export function pendingRequest(
   cv: RolloutFacts['cv'],
@@ -113,6 +115,18 @@ function decideRequest(
     );
   const status = facts.cv.status ?? {};
   const rollout = status.rollout;
+  if (action === 'sync')
+    return {
+      type: 'request',
+      value,
+      action,
+      result: 'Applied',
+      message: rollout
+        ? `a rollout of ${rollout.version} is in flight; the tag is checked again when it ends`
+        : `checking ${facts.spec.imageRepo}:${facts.spec.tag} now`,
+    };
+  if (action === 'rollback' || action === 'force-rollback')
+    return decideRollback(facts, value, action, refuse, strategies);
   if (action === 'retry') {
     if (rollout) return refuse(`a rollout of ${rollout.version} is in flight; abort it first`);
     const last = status.lastRollout;
@@ -131,7 +145,7 @@ function decideRequest(
   const strategy = strategies[rollout.strategy];
   if (!strategy)
     return refuse(`this version of cvm cannot ${action} a ${rollout.strategy} rollout`);
-  const outcome = strategy.request(facts, rollout, action as 'promote' | 'resume' | 'abort');
+  const outcome = strategy.request(facts, rollout, action as StepRequest);
   if ('refused' in outcome) return refuse(outcome.refused);
   return {
     type: 'request',
@@ -141,6 +155,82 @@ function decideRequest(
     message: outcome.message,
     to: outcome.to,
   };
+}
+
+/** The digest a rollback request names: `rollback:sha256:<64 hex>[:anything]`. */
+const ROLLBACK_DIGEST = /^sha256:[0-9a-f]{64}(?=$|:)/;
+
+/**
+ * `rollback:<digest>`: roll the CV back to a digest that ran before. Refused while a rollout is in
+ * flight, for a digest in `failedDigests` (unless `force-rollback`), and when the workloads run it
+ * already. Accepted, it starts a rollout of that digest with the CV's strategy (the regression
+ * policy does not apply: going back is the point), and holds back the digests the workloads and
+ * the tag point at now, so the next poll does not undo it; a new push rolls forward as usual.
+ */
+function decideRollback(
+  facts: RolloutFacts,
+  value: string,
+  action: 'rollback' | 'force-rollback',
+  refuse: (message: string) => RolloutAction,
+  strategies: Partial<Record<string, RolloutStrategy>>,
+): RolloutAction {
+  const status = facts.cv.status ?? {};
+  const digest = ROLLBACK_DIGEST.exec(value.slice(action.length + 1))?.[0];
+  if (!digest)
+    return refuse(
+      `metadata.annotations[${REQUEST_ANNOTATION}]: ${action} needs a digest: ${action}:sha256:<64 hex digits>`,
+    );
+  if (status.rollout)
+    return refuse(`a rollout of ${status.rollout.version} is in flight; abort it first`);
+  const failed = status.failedDigests?.includes(digest) ?? false;
+  if (failed && action !== 'force-rollback')
+    return refuse(`${digest} failed before; force-rollback rolls it out anyway`);
+  const { resolved, selected } = facts;
+  if (resolved === undefined || selected === undefined) return { type: 'resolve' };
+  const strategy = strategies[facts.spec.strategy.type];
+  const tracked = strategy?.tracked?.(facts) ?? selected;
+  const running = tracked.flatMap((w) => {
+    const c = containerOf(w, facts.spec.container);
+    return c ? [digestOfImage(c.image)] : [];
+  });
+  if (running.length === 0)
+    return refuse(`no selected workload has a container named ${facts.spec.container}`);
+  if (status.currentDigest === digest && running.every((d) => d === digest))
+    return refuse(`the workloads run ${digest} already`);
+  const prepared = strategy?.prepare?.(facts);
+  if (prepared && 'invalid' in prepared) return refuse(prepared.invalid);
+  const hold = [
+    ...new Set([status.currentDigest, resolved?.digest, ...running].filter((d) => d !== undefined)),
+  ].filter((d) => d !== digest && !status.failedDigests?.includes(d));
+  return {
+    type: 'validate',
+    digest,
+    heal: false,
+    rollback: { value, action, hold, ...(failed ? { forget: digest } : {}) },
+  };
+}
+
+/**
+ * Why cvm would refuse the request `value` for `cv` as it is now, judged without reading anything
+ * (the REST API answers 409 with it); `undefined` when the request may be applied. A request that
+ * needs the registry or the workloads to be judged (a rollback) is judged again when it is handled.
+ */
+export function requestRefusal(
+  cv: RolloutFacts['cv'],
+  spec: RolloutFacts['spec'],
+  value: string,
+  now: Date,
+): string | undefined {
+  const annotated = {
+    ...cv,
+    metadata: {
+      ...cv.metadata,
+      annotations: { ...cv.metadata.annotations, [REQUEST_ANNOTATION]: value },
+    },
+    status: { ...cv.status, lastRequest: undefined },
+  };
+  const action = decideRollout({ cv: annotated, spec: { ...spec, suspend: false }, now });
+  return action.type === 'request' && action.result === 'Refused' ? action.message : undefined;
 }
 
 function decideStart(facts: RolloutFacts, strategy: RolloutStrategy | undefined): RolloutAction {

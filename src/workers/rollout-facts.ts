@@ -59,6 +59,19 @@ export interface WorkloadChange {
   replicas?: number;
 }
 
+/**
+ * A `rollback:<digest>` (or `force-rollback:`) request as the decision accepted it: handled in the
+ * write that starts the rollback (or refuses its image), never apart from it.
+ */
+export interface RollbackRequest {
+  value: string;
+  action: string;
+  /** Digests held back: added to `failedDigests`, so the tag does not bring them back at once. */
+  hold: string[];
+  /** `force-rollback` of a digest in `failedDigests`: it is forgotten there. */
+  forget?: string;
+}
+
 /** How a job run ends when nothing is left to do now. */
 export type RunOutcome = RolloutFinalResult | 'Unchanged' | 'Blocked' | 'Gone' | 'Suspended';
 
@@ -74,8 +87,11 @@ export type RolloutAction =
   | { type: 'resolve' }
   /** Read what the rollout waits on: its workloads or its verify Jobs. */
   | { type: 'observe' }
-  /** Check the image (`heal`: the CV's current image, already checked) and start the rollout. */
-  | { type: 'validate'; digest: string; heal: boolean }
+  /**
+   * Check the image (`heal`: the CV's current image, already checked) and start the rollout;
+   * `rollback`: a person's rollback request, recorded in the same write as the start.
+   */
+  | { type: 'validate'; digest: string; heal: boolean; rollback?: RollbackRequest }
   /** Start the verify Jobs of these checks. */
   | { type: 'verify'; checks: string[] }
   /** Patch the selected workloads to the rollout's image. */

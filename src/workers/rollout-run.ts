@@ -65,7 +65,7 @@ export class RolloutRun {
 
   async loop(start: StoredContainerVersion): Promise<RunOutcome> {
     // Brought by a push, a poll or a sync (not a watch event or a recheck): the tag may have moved.
-    const news = this.data.trigger.kind !== 'resume' ? { news: true } : {};
+    let news = this.data.trigger.kind !== 'resume' ? { news: true } : {};
     let facts: RolloutFacts = { cv: start, spec: this.spec, now: this.deps.now(), ...news };
     for (let i = 0; i < ACTIONS_PER_RUN; i++) {
       const action = decideRollout(facts);
@@ -85,6 +85,8 @@ export class RolloutRun {
       if (action.type === 'done') return this.#done(facts.cv, action);
       const step = await this.#act(facts, action);
       if ('outcome' in step) return step.outcome;
+      // A person asked for a sync: the tag is news, as after a push.
+      if (action.type === 'request' && action.action === 'sync') news = { news: true };
       if (action.type === 'record' && !(await this.#tagMovedOn(facts.cv)))
         return this.#recorded ?? 'Unchanged';
       facts = {
@@ -152,7 +154,7 @@ export class RolloutRun {
     const { cv } = facts;
     switch (action.type) {
       case 'validate':
-        return startRollout(this.#start, facts, action.digest, action.heal);
+        return startRollout(this.#start, facts, action.digest, action.heal, action.rollback);
       case 'verify':
         return this.#change(
           cv,
@@ -269,7 +271,9 @@ export class RolloutRun {
           ? Reason.RolloutAborted
           : action.action === 'retry'
             ? Reason.RolloutRetried
-            : Reason.RolloutPromoted;
+            : action.action === 'sync'
+              ? Reason.SyncRequested
+              : Reason.RolloutPromoted;
     const conditions =
       rollout && action.to ? transitionConditions(this.#status, rollout, action.to) : [];
     const stored = await this.#status.write(cv, fields, conditions);

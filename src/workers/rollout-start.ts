@@ -8,7 +8,7 @@ import type { RegistryClient } from '../registry/registry-client.js';
 import { blockedConditions, cvReference } from './cv-status.js';
 import { validateImage, type ImageValidationDeps } from './image-validation.js';
 import type { EventRecorder, MetricChecks, StoredContainerVersion } from './ports.js';
-import type { RolloutFacts, RunOutcome } from './rollout-facts.js';
+import type { RollbackRequest, RolloutFacts, RunOutcome } from './rollout-facts.js';
 import { iso } from './rollout-record.js';
 import type { RunStatus } from './run-status.js';
 import { STRATEGIES } from './strategies/strategies.js';
@@ -17,7 +17,10 @@ export interface StartContext {
   deps: ImageValidationDeps & {
     events: EventRecorder;
     registries: { for(registryHost: string): RegistryClient };
-    observer?: { finished(result: RunOutcome, durationSeconds: number | undefined): void };
+    observer?: {
+      finished(result: RunOutcome, durationSeconds: number | undefined): void;
+      requested?(action: string, result: 'Applied' | 'Refused'): void;
+    };
     metricChecks?: MetricChecks;
   };
   spec: ContainerVersionSpec;
@@ -34,15 +37,23 @@ export type StartResult = { cv: StoredContainerVersion } | { outcome: RunOutcome
  * image, which passed them before), then the rollout's start written to `status.rollout` before
  * anything is patched, with a RolloutStarted (or DriftCorrected) Event. A check that says "not
  * yet" throws {@link RetryLaterError}; one that refuses the digest remembers it in `failedDigests`.
+ *
+ * `rollback`: a person's rollback request. The regression policy does not apply to it; the
+ * request is recorded in `status.lastRequest` in the write that starts the rollout (with the held
+ * back digests in `failedDigests`) or in the one that refuses its image, so it is handled once.
  */
 export async function startRollout(
   ctx: StartContext,
   facts: RolloutFacts,
   digest: string,
   heal: boolean,
+  rollback?: RollbackRequest,
 ): Promise<StartResult> {
   const { cv } = facts;
-  const { spec, status } = ctx;
+  const { status } = ctx;
+  const spec = rollback
+    ? { ...ctx.spec, policy: { ...ctx.spec.policy, allowRegression: true } }
+    : ctx.spec;
   // A revert of drift is a plain patch of the workloads that must run the current digest.
   const type = heal ? 'Rolling' : spec.strategy.type;
   const strategy = STRATEGIES[type];
@@ -72,7 +83,7 @@ export async function startRollout(
       throw new RetryLaterError(checked.message, checked.retryAfterMs);
     }
     if (checked.outcome === 'fail')
-      return refuse(ctx, cv, digest, checked.version, checked.reason, checked.message);
+      return refuse(ctx, cv, digest, checked.version, checked.reason, checked.message, rollback);
     version = checked.version;
     image = checked.image;
   }
@@ -87,15 +98,28 @@ export async function startRollout(
     digest,
     version,
     image,
-    trigger: ctx.data.trigger.kind,
+    trigger: rollback ? 'rollback' : ctx.data.trigger.kind,
     ...(heal ? { heal: true } : {}),
     ...(prepared?.state ?? {}),
     ...(scope ? { workloads: scope.map((w) => ({ kind: w.kind, name: w.name })) } : {}),
     startedAt,
     message: heal
       ? `reverting drift: the workloads go back to ${version}${tagElsewhere ? ` (the tag points at ${facts.resolved?.digest}, which failed before)` : ''}`
-      : `rolling out ${version}`,
+      : rollback
+        ? `rolling back to ${version} by request${rollback.hold.length > 0 ? `; held back: ${rollback.hold.join(', ')}` : ''}`
+        : `rolling out ${version}`,
   };
+  const requestFields = rollback
+    ? {
+        lastRequest: requestRecord(ctx, rollback, 'Applied', rollout.message),
+        failedDigests: [
+          ...new Set([
+            ...(cv.status?.failedDigests ?? []).filter((d) => d !== rollback.forget),
+            ...rollback.hold,
+          ]),
+        ],
+      }
+    : {};
   const reason = heal ? Reason.DriftCorrected : Reason.RolloutStarted;
   const stored = await status.write(
     cv,
@@ -110,6 +134,7 @@ export async function startRollout(
         result: 'Progressing',
         message: '',
       },
+      ...requestFields,
     },
     [status.progressing(reason, rollout.message)],
   );
@@ -117,8 +142,9 @@ export async function startRollout(
     cvReference(cv),
     'Normal',
     reason,
-    heal ? rollout.message : `rolling out ${image}`,
+    heal || rollback ? rollout.message : `rolling out ${image}`,
   );
+  if (rollback) ctx.deps.observer?.requested?.(rollback.action, 'Applied');
   ctx.log.info({ digest, version, heal }, 'rollout started');
   return { cv: stored };
 }
@@ -151,6 +177,16 @@ async function probeMetrics(ctx: StartContext, cv: StoredContainerVersion): Prom
 /** How soon a start whose Prometheus did not answer is tried again. */
 const PROBE_RETRY_MS = 30_000;
 
+/** `status.lastRequest` for a rollback request handled now. */
+function requestRecord(
+  ctx: StartContext,
+  request: RollbackRequest,
+  result: 'Applied' | 'Refused',
+  message: string,
+) {
+  return { value: request.value, action: request.action, at: iso(ctx.deps.now()), result, message };
+}
+
 /** A check refused the digest before anything was patched: remembered, never retried. */
 async function refuse(
   ctx: StartContext,
@@ -159,6 +195,7 @@ async function refuse(
   version: string,
   reason: Reason,
   why: string,
+  rollback: RollbackRequest | undefined,
 ): Promise<StartResult> {
   const message = `${version} (${digest}) was not rolled out: ${why}`;
   const now = iso(ctx.deps.now());
@@ -167,6 +204,7 @@ async function refuse(
     {
       failedDigests: [...new Set([...(cv.status?.failedDigests ?? []), digest])],
       lastRollout: { version, digest, startedAt: now, finishedAt: now, result: 'Failed', message },
+      ...(rollback ? { lastRequest: requestRecord(ctx, rollback, 'Refused', message) } : {}),
     },
     [
       ctx.status.condition(ConditionType.Progressing, 'False', reason, message),

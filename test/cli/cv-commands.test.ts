@@ -1,11 +1,8 @@
 import { spawn } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { runCli } from '../../src/cli/program.js';
-import { KubeContainerVersionAccess } from '../../src/kube/container-version-access.js';
-import { REQUEST_ACTIONS, type RequestAction } from '../../src/cli/cv-access.js';
 import {
   containerVersion,
   deployment,
@@ -19,17 +16,13 @@ import { freePort } from '../support/redis-server.js';
 // with notifications, Redis and the workers. `cvm wait` runs once as the real binary (child
 // process, KUBECONFIG); the other runs are in-process through runCli, which is the same code.
 //
-// REST: the lead's ops-port API (/api/v1/containerversions) is not on main yet. Until it is, a
-// small HTTP server below serves the contract with real CV objects read from the emulator (and
-// writes actions as the request annotation, as the real API does).
+// REST: `--server` is the stack's ops port (the real /api/v1), with the admin token in CVM_TOKEN.
 
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const NS = 'cli';
 const TOKEN = 'cli-test-token-0123456789';
 
 let stack: CvmStack;
-let rest: Server;
-let restUrl: string;
 
 async function cli(args: string[], env: Record<string, string> = {}) {
   let stdout = '';
@@ -80,59 +73,11 @@ const kube = () => ['--kubeconfig', stack.emulator.kubeconfigPath];
 const annotation = async (name: string) =>
   (await stack.containerVersion(NS, name)).metadata.annotations?.['cvm.dev/request'] as string;
 
-/** The REST contract of the ops port, served from the emulator's real objects. */
-function startRestApi(): Promise<void> {
-  const access = new KubeContainerVersionAccess({ kubeconfigPath: stack.emulator.kubeconfigPath });
-  rest = createServer((req, res) => {
-    const send = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      void (async () => {
-        if (req.headers.authorization !== `Bearer ${TOKEN}`)
-          return send(401, { error: 'Unauthorized', message: 'a bearer token is required' });
-        const path = new URL(req.url ?? '/', 'http://x').pathname.split('/').slice(4);
-        const [ns, name, sub] = path;
-        if (!ns) return send(200, { items: await access.list() });
-        const key = { namespace: ns, name: name ?? '' };
-        const cv = await access.get(key);
-        if (!cv)
-          return send(404, { error: 'NotFound', message: `no ContainerVersion ${ns}/${name}` });
-        if (req.method === 'GET' && !sub) return send(200, cv);
-        if (sub === 'history') return send(200, { items: await access.history(key) });
-        if (sub === 'events') return send(200, { items: await access.events(key) });
-        if (sub === 'suspend' || sub === 'resume') {
-          await access.setSuspend(key, sub === 'suspend');
-          return send(200, { suspend: sub === 'suspend' });
-        }
-        if (sub === 'rollback') {
-          const { digest, force } = JSON.parse(body || '{}') as {
-            digest?: string;
-            force?: boolean;
-          };
-          if (!digest) return send(400, { error: 'BadRequest', message: 'digest is required' });
-          return send(202, await access.rollback(key, digest, force === true));
-        }
-        if ((REQUEST_ACTIONS as readonly string[]).includes(sub ?? ''))
-          return send(202, await access.request(key, sub as RequestAction));
-        send(404, { error: 'NotFound', message: req.url });
-      })().catch((error: unknown) => send(500, { error: 'Internal', message: String(error) }));
-    });
-  });
-  return new Promise((resolve) =>
-    rest.listen(0, '127.0.0.1', () => {
-      const address = rest.address() as { port: number };
-      restUrl = `http://127.0.0.1:${address.port}`;
-      resolve();
-    }),
-  );
-}
-
 beforeAll(async () => {
-  stack = await startCvmStack({ env: { CVM_ROLLOUT_RECHECK_MS: '1000' } });
+  stack = await startCvmStack({
+    env: { CVM_ROLLOUT_RECHECK_MS: '1000' },
+    ops: { opsToken: 'cli-ops-token-0123456789', adminToken: TOKEN },
+  });
   await stack.apply([
     namespace(NS),
     deployment(NS, 'api', 'example.com/old/api:1', { progressDeadlineSeconds: 20 }),
@@ -145,16 +90,15 @@ beforeAll(async () => {
       pollIntervalSeconds: 0,
     }),
   ]);
-  await startRestApi();
 }, 60_000);
 
 afterAll(async () => {
-  await new Promise((resolve) => rest?.close(resolve));
   await stack?.stop();
 });
 
 let good: string;
 let bad: string;
+let newer: string;
 
 describe('cvm wait through the Kubernetes API', () => {
   it('exits 0 once the pushed version runs on every workload, with progress on stderr (the binary, KUBECONFIG)', async () => {
@@ -241,7 +185,7 @@ describe('cvm wait through the Kubernetes API', () => {
 });
 
 describe('cvm wait and the actions through the REST API (--server, CVM_TOKEN)', () => {
-  const restArgs = () => ['--server', restUrl];
+  const restArgs = () => ['--server', stack.opsUrl!];
   const env = { CVM_TOKEN: TOKEN };
 
   it('wait exits 0 for a new version, 1 for the known-bad digest, 3 on timeout', async () => {
@@ -249,7 +193,7 @@ describe('cvm wait and the actions through the REST API (--server, CVM_TOKEN)', 
       ['wait', `${NS}/api`, '--version', 'sha-0000003', '--timeout', '60s', ...restArgs()],
       env,
     );
-    const newer = stack.push(['sha-0000003', 'prod']);
+    newer = stack.push(['sha-0000003', 'prod']);
     const ok = await waiting;
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain(`runs sha-0000003 (${newer})`);
@@ -281,17 +225,10 @@ describe('cvm wait and the actions through the REST API (--server, CVM_TOKEN)', 
     );
   });
 
-  it('rollout promote --wait with nothing in flight is Refused: exit 1 with the message', async () => {
-    const result = await cli(['rollout', 'promote', `${NS}/api`, '--wait', ...restArgs()], env);
-    expect(result.stdout).toMatch(/requested cvm.dev\/request=promote:\d+/);
+  it('rollout promote with nothing in flight: the API answers 409 with the reason, exit 1', async () => {
+    const result = await cli(['rollout', 'promote', `${NS}/api`, ...restArgs()], env);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('promote refused: no rollout is in flight to promote');
-  }, 30_000);
-
-  it('rollback through REST writes rollback:<digest>:<time> for the newest Succeeded version not running', async () => {
-    const result = await cli(['rollback', `${NS}/api`, ...restArgs()], env);
-    expect(result.code, result.stderr).toBe(0);
-    expect(await annotation('api')).toMatch(new RegExp(`^rollback:${good}:\\d+$`));
+    expect(result.stderr).toMatch(/^cvm: POST .*\/promote: 409 .*no rollout is in flight/);
   });
 });
 
@@ -347,33 +284,69 @@ describe('status, history, rollback, sync, suspend and resume through the Kubern
     ]);
   });
 
-  it('rollback --to writes the digest of that version; --force asks for force-rollback; an unknown version exits 2', async () => {
-    // The lead's handling of rollback: is not on main yet: this checks the request as written.
-    const to = await cli(['rollback', `${NS}/api`, '--to', 'sha-0000001', ...kube()]);
-    expect(to.code, to.stderr).toBe(0);
-    expect(to.stdout).toContain(`rollback to sha-0000001 (${good})`);
-    expect(await annotation('api')).toMatch(new RegExp(`^rollback:${good}:\\d+$`));
-    await cli(['rollback', `${NS}/api`, '--to', 'sha-bad0002', '--force', ...kube()]);
-    expect(await annotation('api')).toMatch(new RegExp(`^force-rollback:${bad}:\\d+$`));
-    const unknown = await cli(['rollback', `${NS}/api`, '--to', 'sha-nope000', ...kube()]);
-    expect(unknown).toMatchObject({
-      code: 2,
-      stderr: `cvm: --to: no version sha-nope000 in the history of ${NS}/api\n`,
-    });
-  });
-
-  it('sync writes sync:<time>; suspend and resume set spec.suspend', async () => {
-    expect((await cli(['sync', `${NS}/api`, ...kube()])).code).toBe(0);
-    expect(await annotation('api')).toMatch(/^sync:\d+$/);
+  it('sync --wait is Applied; promote --wait with nothing in flight is Refused (exit 1); suspend and resume set spec.suspend', async () => {
+    const sync = await cli(['sync', `${NS}/api`, '--wait', ...kube()]);
+    expect(sync.stdout).toMatch(/requested cvm.dev\/request=sync:\d+/);
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(sync.stdout).toContain(`${NS}/api: sync applied`);
+    const promote = await cli(['rollout', 'promote', `${NS}/api`, '--wait', ...kube()]);
+    expect(promote.stdout).toMatch(/requested cvm.dev\/request=promote:\d+/);
+    expect(promote.code).toBe(1);
+    expect(promote.stderr).toContain('promote refused: no rollout is in flight to promote');
     expect((await cli(['suspend', `${NS}/api`, ...kube()])).stdout).toBe(
       `${NS}/api: spec.suspend set to true\n`,
     );
     expect((await stack.containerVersion(NS, 'api')).spec.suspend).toBe(true);
     const status = await cli(['status', `${NS}/api`, ...kube()]);
     expect(status.stdout).toContain('Suspended');
-    expect((await cli(['resume', `${NS}/api`, ...kube()])).code).toBe(0);
+    expect(
+      (await cli(['resume', `${NS}/api`, '--server', stack.opsUrl!], { CVM_TOKEN: TOKEN })).code,
+    ).toBe(0);
     expect((await stack.containerVersion(NS, 'api')).spec.suspend).toBe(false);
-  });
+  }, 60_000);
+
+  it('rollback (REST, no --to) goes back to the newest Succeeded version not running; --to a failed one needs --force', async () => {
+    const back = await cli(['rollback', `${NS}/api`, '--wait', '--server', stack.opsUrl!], {
+      CVM_TOKEN: TOKEN,
+    });
+    expect(back.stdout).toMatch(
+      new RegExp(`rollback to sha-0000001 \\(${good}\\): .*rollback:${good}:\\d+`),
+    );
+    expect(back.code, back.stderr).toBe(0);
+    const ran = await cli(['wait', `${NS}/api`, '--digest', good, '--timeout', '60s', ...kube()]);
+    expect(ran.code, ran.stderr).toBe(0);
+    const cv = await stack.containerVersion(NS, 'api');
+    expect(cv.status.failedDigests).toContain(newer);
+
+    // sha-0000003 is now held back: a plain rollback to it is refused, --force is applied.
+    const refused = await cli([
+      'rollback',
+      `${NS}/api`,
+      '--to',
+      'sha-0000003',
+      '--wait',
+      ...kube(),
+    ]);
+    expect(await annotation('api')).toMatch(new RegExp(`^rollback:${newer}:\\d+$`));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/rollback refused: .*failedDigests|rollback refused: .*failed/);
+    const forced = await cli([
+      'rollback',
+      `${NS}/api`,
+      '--to',
+      'sha-0000003',
+      '--force',
+      '--wait',
+      ...kube(),
+    ]);
+    expect(await annotation('api')).toMatch(new RegExp(`^force-rollback:${newer}:\\d+$`));
+    expect(forced.code, forced.stderr).toBe(0);
+    const unknown = await cli(['rollback', `${NS}/api`, '--to', 'sha-nope000', ...kube()]);
+    expect(unknown).toMatchObject({
+      code: 2,
+      stderr: `cvm: --to: no version sha-nope000 in the history of ${NS}/api\n`,
+    });
+  }, 90_000);
 });
 
 describe('bad input exits 2 with one line naming the problem', () => {

@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { expect } from 'vitest';
 import { loadConfig, type Config } from '../../src/config/config.js';
+import { createOpsApp } from '../../src/http/ops-app.js';
 import { createKubeAdapters } from '../../src/kube/kube-adapters.js';
+import { QueueAdmin } from '../../src/queue/queue-admin.js';
 import { HttpServer } from '../../src/lifecycle/http-server.js';
 import { Lifecycle } from '../../src/lifecycle/lifecycle.js';
 import { Metrics } from '../../src/observability/metrics.js';
@@ -55,6 +57,8 @@ export interface StackOptions {
   registries?: (registry: DockerRegistry) => RegistryClients;
   /** Canary analysis for the workers; default Prometheus' HTTP API, as `cvm worker` builds it. */
   metricChecks?: MetricChecks;
+  /** Serve the ops port (REST API, queue board) with these tokens, as `cvm serve` does. */
+  ops?: { opsToken?: string; adminToken?: string };
 }
 
 /**
@@ -154,6 +158,32 @@ export async function startCvmStack(options: StackOptions = {}) {
     start: () => Promise.resolve(),
     stop: () => rolloutSink.close(),
   });
+  let ops: HttpServer | undefined;
+  if (options.ops) {
+    ops = new HttpServer({
+      name: 'ops-server',
+      port: 0,
+      host: '127.0.0.1',
+      handler: createOpsApp({
+        metrics,
+        readiness: [],
+        opsToken: options.ops.opsToken,
+        adminToken: options.ops.adminToken,
+        queues: [pushEvents.queue, rolloutSink.queue],
+        queueAdmin: new QueueAdmin({ pushEvents, rollouts: rolloutSink }),
+        api: {
+          cvs: kube.index,
+          workloads: kube.signals,
+          writer: kube.store,
+          history: kube.history,
+          events: kube.eventReader,
+        },
+      }),
+    });
+    // The workers' role starts the watcher; without workers the API needs it all the same.
+    if (options.workers === false) lifecycle.add(kube.signals);
+    lifecycle.add(ops);
+  }
   if (options.workers ?? true) {
     const role = createWorkerRole({
       config,
@@ -196,6 +226,8 @@ export async function startCvmStack(options: StackOptions = {}) {
     registry,
     repo,
     receiver,
+    /** The ops port's URL (with `ops`). */
+    opsUrl: ops?.url,
     metrics,
     logs,
     pollState,

@@ -1,8 +1,8 @@
 import type {
   ContainerVersionSpec,
   RolloutPhase,
-  RolloutRequest,
   RolloutState,
+  StepRequest,
 } from '../../api/container-version.js';
 import type { ObjectKey, Workload } from '../ports.js';
 import type { RolloutAction, RolloutFacts, RolloutTransition } from '../rollout-facts.js';
@@ -34,10 +34,6 @@ export interface RolloutStrategy {
   tracked?(facts: RolloutFacts): readonly Workload[] | undefined;
   /** The next action of a rollout in flight (any phase but Recording, which the engine owns). */
   next(facts: RolloutFacts, rollout: RolloutState): RolloutAction;
-  /** A person's request on the rollout in flight (`retry` is the engine's). */
-  request(
-    facts: RolloutFacts,
-    rollout: RolloutState,
-    action: Exclude<RolloutRequest, 'retry'>,
-  ): RequestOutcome;
+  /** A person's request on the rollout in flight (`retry`, `sync` and rollbacks are the engine's). */
+  request(facts: RolloutFacts, rollout: RolloutState, action: StepRequest): RequestOutcome;
 }
