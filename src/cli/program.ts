@@ -55,6 +55,14 @@ function manifestsCommand(io: CliIo): Command {
   return manifests;
 }
 
+const EXIT_CODES_HELP = `
+Exit codes: 0 done; 1 failed (a rollout failed or was rolled back, a digest is known bad, a
+request was refused); 2 bad usage or configuration, an unknown ContainerVersion, an unreachable
+cluster or server, a refused token; 3 a wait timed out.
+ContainerVersion commands read the Kubernetes API (--kubeconfig, in-cluster, $KUBECONFIG,
+~/.kube/config) or cvm's REST API (--server URL, token in CVM_TOKEN).
+`;
+
 /** The `cvm` command tree. Commands write through `io`, so they can be tested in-process too. */
 export function buildProgram(io: CliIo): Command {
   const program = new Command('cvm')
@@ -75,6 +83,7 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(waitCommand(io));
   for (const command of containerVersionCommands(io)) program.addCommand(command);
   for (const command of roleCommands(io.env)) program.addCommand(command);
+  program.addHelpText('after', EXIT_CODES_HELP);
   inheritSettings(program);
   return program;
 }

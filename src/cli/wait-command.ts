@@ -156,7 +156,11 @@ export function waitCommand(io: CliIo): Command {
       .addOption(
         new Option('--version <version>', 'the version (as cvm names it, e.g. the git sha tag)'),
       )
-      .option('--timeout <duration>', 'give up after this long: 90s, 10m, 1h', '10m'),
+      .option('--timeout <duration>', 'give up after this long: 90s, 10m, 1h', '10m')
+      .addHelpText(
+        'after',
+        '\nExit codes: 0 runs the image on every workload; 1 failed, rolled back, refused or known bad (prints why and the last Events); 2 bad usage, unknown CV, unreachable cluster or server; 3 timed out.',
+      ),
   ).action(async (ref: string, options: WaitOptions) => {
     const key = parseCvRef(ref);
     const timeoutMs = parseDurationMs(options.timeout, '--timeout');

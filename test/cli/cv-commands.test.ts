@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -349,6 +352,53 @@ describe('status, history, rollback, sync, suspend and resume through the Kubern
   }, 90_000);
 });
 
+describe('the GitHub Action (action.yml)', () => {
+  it("its wait step, run by bash with the action's inputs, waits through the REST API", async () => {
+    const action = parse(readFileSync(new URL('../../action.yml', import.meta.url), 'utf8'));
+    const step = action.runs.steps.find((s: any) => s.name === 'cvm wait');
+    expect(Object.keys(action.inputs)).toEqual(
+      expect.arrayContaining([
+        'image',
+        'version',
+        'tags',
+        'cv',
+        'timeout',
+        'server',
+        'token',
+        'kubeconfig',
+      ]),
+    );
+    // npx --prefix <action> cvm … runs this checkout's CLI from source here.
+    const bin = mkdtempSync(join(tmpdir(), 'cvm-action-'));
+    writeFileSync(
+      join(bin, 'npx'),
+      `#!/bin/sh\nshift 2\n[ "$1" = cvm ] && shift\nexec "${process.execPath}" --import tsx "${main}" "$@"\n`,
+      { mode: 0o755 },
+    );
+    const child = spawn('bash', ['-c', step.run], {
+      env: {
+        PATH: `${bin}:${process.env.PATH}`,
+        GITHUB_ACTION_PATH: fileURLToPath(new URL('../..', import.meta.url)),
+        RUNNER_TEMP: bin,
+        CV: `${NS}/api`,
+        VERSION: 'sha-0000003',
+        TIMEOUT: '60s',
+        SERVER: stack.opsUrl!,
+        CVM_TOKEN: TOKEN,
+        KUBECONFIG_CONTENT: '',
+      },
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    rmSync(bin, { recursive: true, force: true });
+    expect(out).toContain(`${NS}/api: runs sha-0000003 (${newer}) on every workload`);
+    expect(code).toBe(0);
+  }, 60_000);
+});
+
 describe('bad input exits 2 with one line naming the problem', () => {
   it.each([
     [['wait', 'no-slash'], /give the ContainerVersion as <namespace>\/<name>, got "no-slash"/],
@@ -375,7 +425,6 @@ describe('bad input exits 2 with one line naming the problem', () => {
   it('an unreachable cluster exits 2 naming the API server', async () => {
     const port = await freePort();
     const kubeconfig = `${stack.emulator.kubeconfigPath}.down`;
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(
       kubeconfig,
       JSON.stringify({
