@@ -18,7 +18,7 @@ import { createLogger, type Logger } from '../observability/logger.js';
 import type { HistoryEntry, ObjectKey, StoredContainerVersion } from '../workers/ports.js';
 import { REQUEST_ANNOTATION } from '../workers/rollout-decision.js';
 import { KubeContainerVersionStore } from './container-version-store.js';
-import { KubeEventRecorder } from './event-recorder.js';
+import { KubeEventReader } from './event-reader.js';
 import { ConfigMapHistoryStore } from './history-store.js';
 import { KubeApiError } from './kube-errors.js';
 import { loadKubeConfig } from './kube-config.js';
@@ -51,7 +51,7 @@ type KubeCv = StoredContainerVersion & { metadata: { name: string; namespace: st
 /**
  * {@link ContainerVersionAccess} over the Kubernetes API, for the CLI: reads and patches through
  * {@link KubeContainerVersionStore}, history through {@link ConfigMapHistoryStore}, Events through
- * {@link KubeEventRecorder}, and watches one CV with a {@link ResourceInformer} on its namespace
+ * {@link KubeEventReader}, and watches one CV with a {@link ResourceInformer} on its namespace
  * (list, then watch; restarts with backoff), so waiting costs no polling.
  *
  * Requests are merge patches of the `cvm.dev/request` annotation (`<action>:<time>`,
@@ -63,7 +63,7 @@ export class KubeContainerVersionAccess implements ContainerVersionAccess {
   private readonly kubeConfig: KubeConfig;
   private readonly store: KubeContainerVersionStore;
   private readonly historyStore: ConfigMapHistoryStore;
-  private readonly eventReader: KubeEventRecorder;
+  private readonly eventReader: KubeEventReader;
   private readonly workloads: KubeWorkloadClient;
   private readonly log: Logger;
 
@@ -87,7 +87,7 @@ export class KubeContainerVersionAccess implements ContainerVersionAccess {
       kubeConfig: this.kubeConfig,
       logger: this.log,
     });
-    this.eventReader = new KubeEventRecorder({ kubeConfig: this.kubeConfig, logger: this.log });
+    this.eventReader = new KubeEventReader({ kubeConfig: this.kubeConfig });
     this.workloads = new KubeWorkloadClient({ kubeConfig: this.kubeConfig });
   }
 
@@ -107,16 +107,7 @@ export class KubeContainerVersionAccess implements ContainerVersionAccess {
   }
 
   events(key: ObjectKey): Promise<CvEvent[]> {
-    return this.call(async () =>
-      (await this.eventReader.list({ kind: CV_KIND, ...key })).map((e) => ({
-        type: e.type ?? '',
-        reason: e.reason ?? '',
-        message: e.message ?? '',
-        count: e.count ?? 1,
-        ...(e.firstTimestamp ? { firstTimestamp: new Date(e.firstTimestamp).toISOString() } : {}),
-        ...(e.lastTimestamp ? { lastTimestamp: new Date(e.lastTimestamp).toISOString() } : {}),
-      })),
-    );
+    return this.call(() => this.eventReader.list({ kind: CV_KIND, ...key }));
   }
 
   request(key: ObjectKey, action: RequestAction): Promise<RequestMade> {
@@ -129,8 +120,7 @@ export class KubeContainerVersionAccess implements ContainerVersionAccess {
 
   setSuspend(key: ObjectKey, suspend: boolean): Promise<RequestMade> {
     return this.call(async () => {
-      await this.mustExist(key);
-      await this.store.patch(key, { spec: { suspend } });
+      if (!(await this.store.patch(key, { spec: { suspend } }))) throw this.unknown(key);
       return { message: `spec.suspend set to ${suspend}` };
     });
   }
@@ -198,15 +188,20 @@ export class KubeContainerVersionAccess implements ContainerVersionAccess {
 
   private async annotate(key: ObjectKey, value: string): Promise<RequestMade> {
     return this.call(async () => {
-      await this.mustExist(key);
-      await this.store.patch(key, { metadata: { annotations: { [REQUEST_ANNOTATION]: value } } });
+      const patched = await this.store.patch(key, {
+        metadata: { annotations: { [REQUEST_ANNOTATION]: value } },
+      });
+      if (!patched) throw this.unknown(key);
       return { request: value, message: `${REQUEST_ANNOTATION}=${value}` };
     });
   }
 
   private async mustExist(key: ObjectKey): Promise<void> {
-    if (!(await this.store.get(key)))
-      throw new AccessError(`no ContainerVersion ${key.namespace}/${key.name}`, true);
+    if (!(await this.store.get(key))) throw this.unknown(key);
+  }
+
+  private unknown(key: ObjectKey): AccessError {
+    return new AccessError(`no ContainerVersion ${key.namespace}/${key.name}`, true);
   }
 
   /** Runs `work`, turning API failures into {@link AccessError}s that say what to check. */

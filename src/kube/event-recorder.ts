@@ -9,7 +9,7 @@ import {
 import type { Reason } from '../api/conditions.js';
 import type { Logger } from '../observability/logger.js';
 import type { EventRecorder, ObjectReference } from '../workers/ports.js';
-import { classifyKubeError, isConflict, isNotFound, toKubeApiError } from './kube-errors.js';
+import { classifyKubeError, isConflict, isNotFound } from './kube-errors.js';
 
 export interface KubeEventRecorderOptions {
   kubeConfig: KubeConfig;
@@ -98,27 +98,6 @@ export class KubeEventRecorder implements EventRecorder {
           error: why,
         },
         'event not recorded',
-      );
-    }
-  }
-
-  /**
-   * The Events about one object (`involvedObject` kind and name in its namespace), newest first
-   * by last time seen. API failures throw {@link KubeApiError}.
-   */
-  async list(target: { kind: string; namespace: string; name: string }): Promise<CoreV1Event[]> {
-    try {
-      const list = await this.core.listNamespacedEvent({
-        namespace: target.namespace,
-        fieldSelector: `involvedObject.kind=${target.kind},involvedObject.name=${target.name}`,
-      });
-      const time = (e: CoreV1Event) =>
-        new Date(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? 0).getTime();
-      return [...list.items].sort((a, b) => time(b) - time(a));
-    } catch (error) {
-      throw toKubeApiError(
-        error,
-        `list Events of ${target.kind} ${target.namespace}/${target.name}`,
       );
     }
   }
