@@ -355,6 +355,34 @@ const History = z.object({
   limit: z.number().int().min(1).max(500).default(50).describe('Entries kept, newest first.'),
 });
 
+/** What a rollout tells people about (src/notify): the names used in config and `spec.notify`. */
+export const NOTIFY_EVENTS = ['started', 'succeeded', 'failed', 'rolled-back', 'blocked'] as const;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+/** Where notifications go; each is configured per cluster (CVM_NOTIFY_*). */
+export const NOTIFY_SINKS = ['slack', 'teams', 'webhook'] as const;
+export type NotifySink = (typeof NOTIFY_SINKS)[number];
+
+const Notify = z.object({
+  events: z
+    .array(
+      z.enum(NOTIFY_EVENTS, {
+        error: `notify.events[] must be one of ${NOTIFY_EVENTS.join(', ')}`,
+      }),
+    )
+    .optional()
+    .describe(
+      'Which of the events the cluster notifies about (CVM_NOTIFY_EVENTS) this ContainerVersion gets: started, succeeded, failed, rolled-back, blocked. Unset: all of them; empty: none.',
+    ),
+  sinks: z
+    .array(
+      z.enum(NOTIFY_SINKS, { error: `notify.sinks[] must be one of ${NOTIFY_SINKS.join(', ')}` }),
+    )
+    .optional()
+    .describe(
+      "Which of the cluster's configured sinks (slack, teams, webhook) get this ContainerVersion's notifications. Unset: all of them; empty: none.",
+    ),
+});
+
 /** The spec of a ContainerVersion: the one source of truth for types, validation and the CRD. */
 export const ContainerVersionSpecSchema = z.object({
   imageRepo: z
@@ -418,6 +446,9 @@ export const ContainerVersionSpecSchema = z.object({
   rollback: Rollback.prefault({}).describe('What happens when a rollout fails.'),
   history: History.prefault({}).describe('The history of rollouts.'),
   suspend: z.boolean().default(false).describe('Stop all rollouts of this ContainerVersion.'),
+  notify: Notify.optional().describe(
+    "Narrows the cluster's notifications for this ContainerVersion (which events, which sinks). Unset: every configured sink gets every configured event.",
+  ),
 });
 
 const Time = z.string().describe('RFC 3339 time.');
@@ -652,6 +683,7 @@ export const ContainerVersionStatusSchema = z.object({
 
 export type ContainerVersionSpec = z.output<typeof ContainerVersionSpecSchema>;
 export type ContainerVersionSpecInput = z.input<typeof ContainerVersionSpecSchema>;
+export type NotifySpec = z.output<typeof Notify>;
 export type ContainerVersionStatus = z.output<typeof ContainerVersionStatusSchema>;
 export type Condition = z.output<typeof ConditionSchema>;
 export type RolloutState = z.output<typeof RolloutStateSchema>;

@@ -5,6 +5,7 @@ import { describeConfig, type ConfigValue } from '../config/config.js';
 import { CliExit, ExitCode } from './cli-exit.js';
 import { loadConfigOrExit } from './load-config.js';
 import { containerVersionCommands } from './cv-commands.js';
+import { manifestsAllCommand } from './manifests-all-command.js';
 import { queueCommand } from './queue-command.js';
 import { roleCommands } from './role-commands.js';
 import { waitCommand } from './wait-command.js';
@@ -52,6 +53,7 @@ function manifestsCommand(io: CliIo): Command {
     .command('crd')
     .description('the ContainerVersion CustomResourceDefinition (as infra/kubernetes/crd.yaml)')
     .action(() => io.out(containerVersionCrdYaml()));
+  manifests.addCommand(manifestsAllCommand(io.out, packageVersion()));
   return manifests;
 }
 

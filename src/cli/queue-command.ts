@@ -3,6 +3,7 @@ import type { Config } from '../config/config.js';
 import { createLogger } from '../observability/logger.js';
 import { closeConnection, createProducerConnection, waitForReady } from '../queue/connections.js';
 import type { QueueName } from '../queue/names.js';
+import { NotificationQueue } from '../queue/notification-queue.js';
 import { PushEventQueue } from '../queue/push-event-queue.js';
 import {
   QUEUE_NAMES,
@@ -51,6 +52,7 @@ async function withAdmin<T>(config: Config, work: (admin: QueueAdmin) => Promise
     attempts: config.rolloutAttempts,
     backoffMs: config.rolloutBackoffMs,
   });
+  const notifications = new NotificationQueue({ connection, prefix: config.queuePrefix });
   try {
     try {
       await waitForReady(connection, Math.max(config.redisConnectTimeoutMs, 2_000));
@@ -60,9 +62,9 @@ async function withAdmin<T>(config: Config, work: (admin: QueueAdmin) => Promise
         `redis at ${new URL(config.redisUrl).host} (CVM_REDIS_URL) did not answer: ${(error as Error).message}`,
       );
     }
-    return await work(new QueueAdmin({ pushEvents, rollouts }));
+    return await work(new QueueAdmin({ pushEvents, rollouts, notifications }));
   } finally {
-    await Promise.all([pushEvents.close(), rollouts.close()]);
+    await Promise.all([pushEvents.close(), rollouts.close(), notifications.close()]);
     await closeConnection(connection);
   }
 }
@@ -113,7 +115,7 @@ function actionCommand(
   const command = new Command(name)
     .description(description)
     .argument('[ids...]', 'ids of failed jobs (as `cvm queue failed` lists them)')
-    .option('--all', 'every failed job (of --queue, or of both queues)')
+    .option('--all', 'every failed job (of --queue, or of every queue)')
     .addOption(queueOption());
   if (name === 'drop')
     command.option('-y, --yes', 'confirm --all: failed jobs are removed for good');

@@ -14,6 +14,7 @@ import {
   createProducerConnection,
   createWorkerConnection,
 } from '../queue/connections.js';
+import { NotificationQueue } from '../queue/notification-queue.js';
 import { PushEventQueue } from '../queue/push-event-queue.js';
 import { RedisPollState } from '../queue/poll-state.js';
 import { QueueAdmin } from '../queue/queue-admin.js';
@@ -100,9 +101,15 @@ export async function runRoles(
     attempts: config.rolloutAttempts,
     backoffMs: config.rolloutBackoffMs,
   });
+  const notifications = new NotificationQueue({
+    connection: producer,
+    prefix: config.queuePrefix,
+    attempts: config.notifyAttempts,
+    backoffMs: config.notifyBackoffMs,
+  });
   lifecycle.add(
     idle('queues', async () => {
-      await Promise.all([pushEvents.close(), rollouts.close()]);
+      await Promise.all([pushEvents.close(), rollouts.close(), notifications.close()]);
     }),
   );
 
@@ -138,8 +145,8 @@ export async function runRoles(
         readiness: [{ name: 'redis', check: () => producer.status === 'ready' }],
         opsToken: config.opsToken,
         adminToken: config.adminToken,
-        queues: [pushEvents.queue, rollouts.queue],
-        queueAdmin: new QueueAdmin({ pushEvents, rollouts }),
+        queues: [pushEvents.queue, rollouts.queue, notifications.queue],
+        queueAdmin: new QueueAdmin({ pushEvents, rollouts, notifications }),
         ...(kube
           ? {
               api: {
@@ -164,6 +171,7 @@ export async function runRoles(
       registries,
       workerConnection,
       rollouts: rollouts,
+      notifications,
       rechecks: new RedisPollState(workerConnection, config.queuePrefix),
       ...(config.cosignPublicKeyFile
         ? { cosignPublicKey: readFileSync(config.cosignPublicKeyFile, 'utf8') }

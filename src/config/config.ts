@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NOTIFY_EVENTS } from '../api/container-version.js';
 
 /** How a secret value is shown by `cvm config` and in logs. */
 type Secret = 'none' | 'whole' | 'url-password';
@@ -46,6 +47,7 @@ const sourceSecrets = (env: `CVM_${string}`, what: string) =>
     schema: secretList,
   });
 const positiveMs = integer(1, 3_600_000);
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 /** `host:port,host:port` (port 26379 if left out); each item comes out as `host:port`. */
 const sentinelList = z
   .string()
@@ -486,6 +488,106 @@ export const CONFIG_KEYS = {
     secret: 'none',
     schema: z.string().min(1).optional(),
   }),
+  dashboardUrl: key({
+    env: 'CVM_DASHBOARD_URL',
+    description:
+      'Where people open the dashboard (the ops port as they reach it); notifications link to <url>/#/cv/<namespace>/<name>. Unset: no link.',
+    unit: 'URL',
+    default: undefined,
+    secret: 'none',
+    schema: httpUrl.optional(),
+  }),
+  notifySlackUrl: key({
+    env: 'CVM_NOTIFY_SLACK_URL',
+    description: 'Slack incoming webhook that gets rollout notifications. Unset: no Slack.',
+    unit: 'URL',
+    default: undefined,
+    secret: 'whole',
+    schema: httpUrl.optional(),
+  }),
+  notifyTeamsUrl: key({
+    env: 'CVM_NOTIFY_TEAMS_URL',
+    description:
+      'Microsoft Teams webhook (a Workflows "webhook request" flow, or a legacy incoming webhook) that gets rollout notifications as Adaptive Cards. Unset: no Teams.',
+    unit: 'URL',
+    default: undefined,
+    secret: 'whole',
+    schema: httpUrl.optional(),
+  }),
+  notifyWebhookUrl: key({
+    env: 'CVM_NOTIFY_WEBHOOK_URL',
+    description:
+      'Generic JSON webhook that gets rollout notifications, signed with CVM_NOTIFY_WEBHOOK_SECRET (README, Notifications). Unset: none.',
+    unit: 'URL',
+    default: undefined,
+    secret: 'url-password',
+    schema: httpUrl.optional(),
+  }),
+  notifyWebhookSecret: key({
+    env: 'CVM_NOTIFY_WEBHOOK_SECRET',
+    description:
+      'HMAC-SHA256 secret of the generic webhook (X-Cvm-Signature-256); required with CVM_NOTIFY_WEBHOOK_URL.',
+    unit: 'secret',
+    default: undefined,
+    secret: 'whole',
+    schema: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+  }),
+  notifyEvents: key({
+    env: 'CVM_NOTIFY_EVENTS',
+    description: `Events the sinks get, comma-separated: ${NOTIFY_EVENTS.join(', ')}. A CV's spec.notify may narrow them.`,
+    unit: 'events',
+    default: NOTIFY_EVENTS.join(','),
+    secret: 'none',
+    schema: z
+      .string()
+      .transform((text) =>
+        text
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z.array(
+          z.enum(NOTIFY_EVENTS, { error: `each event must be one of ${NOTIFY_EVENTS.join(', ')}` }),
+        ),
+      ),
+  }),
+  notifyTimeoutMs: key({
+    env: 'CVM_NOTIFY_TIMEOUT_MS',
+    description:
+      'Longest one request to a notification sink may take; a sink that hangs fails the attempt, which is retried.',
+    unit: 'milliseconds',
+    default: '10000',
+    secret: 'none',
+    schema: integer(100, 120_000),
+  }),
+  notifyAttempts: key({
+    env: 'CVM_NOTIFY_ATTEMPTS',
+    description:
+      'Attempts of a notification whose sink fails (5xx, timeout) before it stays in the failed set of the notifications queue.',
+    unit: 'attempts',
+    default: '15',
+    secret: 'none',
+    schema: integer(1, 100),
+  }),
+  notifyBackoffMs: key({
+    env: 'CVM_NOTIFY_BACKOFF_MS',
+    description:
+      'First delay between attempts of a notification; it doubles each attempt (15 attempts from 2 s span about 18 h).',
+    unit: 'milliseconds',
+    default: '2000',
+    secret: 'none',
+    schema: integer(10, 600_000),
+  }),
+  notifyConcurrency: key({
+    env: 'CVM_NOTIFY_CONCURRENCY',
+    description:
+      'Notifications one worker process sends at once (a sink that hangs holds one until CVM_NOTIFY_TIMEOUT_MS).',
+    unit: 'jobs',
+    default: '8',
+    secret: 'none',
+    schema: integer(1, 256),
+  }),
   ecrEndpoint: key({
     env: 'CVM_ECR_ENDPOINT',
     description:
@@ -577,6 +679,10 @@ function crossKeyProblems(values: Record<string, unknown>): string[] {
   if (values.garOidcAudience !== undefined && Array.isArray(emails) && emails.length === 0)
     problems.push(
       'CVM_GAR_OIDC_EMAILS: required with CVM_GAR_OIDC_AUDIENCE (any Google service account could sign otherwise)',
+    );
+  if (values.notifyWebhookUrl !== undefined && values.notifyWebhookSecret === undefined)
+    problems.push(
+      'CVM_NOTIFY_WEBHOOK_SECRET: required with CVM_NOTIFY_WEBHOOK_URL (the body is always signed)',
     );
   return problems;
 }

@@ -9,7 +9,7 @@ import { REQUEST_ANNOTATION, requestRefusal } from '../workers/rollout-decision.
 import { RollbackBodySchema } from './api-schemas.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { opsRoleOfResponse } from './ops-auth.js';
-import { workloadRows, type WorkloadCacheView } from './workload-rows.js';
+import { memoizedSpecs, workloadRows, type WorkloadCacheView } from './workload-rows.js';
 
 /** The CVs as an informer holds them, with their changes. */
 export interface ContainerVersionSource {
@@ -106,13 +106,14 @@ export function createApiRouter(deps: ApiRouterDeps): express.Router {
   const router = express.Router();
   const now = deps.now ?? (() => new Date());
   const document = buildOpenApiDocument();
+  const specOf = memoizedSpecs();
   router.use(express.json({ limit: '16kb' }));
 
   router.get('/openapi.json', (_request, response) => {
     response.json(document);
   });
   router.get('/workloads', (_request, response) => {
-    response.json({ items: workloadRows(deps.cvs.list(), deps.workloads) });
+    response.json({ items: workloadRows(deps.cvs.list(), deps.workloads, specOf) });
   });
   router.get('/containerversions', (_request, response) => {
     response.json({ items: sortCvs(deps.cvs.list()).map(view) });
@@ -243,9 +244,14 @@ function sortCvs(cvs: StoredContainerVersion[]): StoredContainerVersion[] {
   );
 }
 
-/** The CV as the API shows it: the object as stored, with its state in one word. */
+/** The CV as the API shows it: the object as stored (without managedFields), with its state in one word. */
 function view(cv: StoredContainerVersion) {
-  return { ...cv, state: cvState(cv) };
+  const { managedFields: _managed, ...metadata } =
+    cv.metadata as StoredContainerVersion['metadata'] & {
+      managedFields?: unknown;
+    };
+  void _managed;
+  return { ...cv, metadata, state: cvState(cv) };
 }
 
 function intParam(request: Request, name: string, fallback: number, min: number, max: number) {

@@ -1,4 +1,4 @@
-import { ContainerVersionSpecSchema } from '../api/container-version.js';
+import { ContainerVersionSpecSchema, type ContainerVersionSpec } from '../api/container-version.js';
 import { cvState } from '../api/cv-state.js';
 import { digestOfImage } from '../workers/plan-container-patch.js';
 import type { StoredContainerVersion, Workload } from '../workers/ports.js';
@@ -19,12 +19,25 @@ export interface WorkloadCacheView {
 export function workloadRows(
   cvs: readonly StoredContainerVersion[],
   cache: WorkloadCacheView,
+  specOf: SpecOf = parseSpec,
 ): WorkloadRow[] {
   const rows: WorkloadRow[] = [];
+  // Per namespace, the workloads by `label=value`, built once per call: a CV looks only at those
+  // with its selector's rarest pair, not at every workload of its namespace.
+  const indexes = new Map<string, Map<string, Workload[]>>();
+  const candidates = (namespace: string, selector: Record<string, string>) => {
+    let index = indexes.get(namespace);
+    if (!index) indexes.set(namespace, (index = labelIndex(cache.workloads(namespace))));
+    let best: Workload[] | undefined;
+    for (const [k, v] of Object.entries(selector)) {
+      const list = index.get(`${k}=${v}`) ?? [];
+      if (!best || list.length < best.length) best = list;
+    }
+    return best ?? [];
+  };
   for (const cv of cvs) {
-    const parsed = ContainerVersionSpecSchema.safeParse(cv.spec);
-    if (!parsed.success) continue;
-    const spec = parsed.data;
+    const spec = specOf(cv);
+    if (!spec) continue;
     const namespaces = new Set([
       cv.metadata.namespace,
       ...(spec.strategy.blueGreen?.namespaces ?? []),
@@ -33,7 +46,7 @@ export function workloadRows(
     const status = cv.status ?? {};
     const { rollout, lastRollout } = status;
     for (const namespace of namespaces)
-      for (const w of cache.workloads(namespace)) {
+      for (const w of candidates(namespace, spec.selector)) {
         if (!matches(spec.selector, labelsOf(w))) continue;
         const container = containerOf(w, spec.container);
         if (!container) continue;
@@ -87,6 +100,39 @@ export function workloadRows(
       a.kind.localeCompare(b.kind) ||
       a.name.localeCompare(b.name),
   );
+}
+
+/** The validated spec of a stored CV, or null when it is invalid. */
+export type SpecOf = (cv: StoredContainerVersion) => ContainerVersionSpec | null;
+
+const parseSpec: SpecOf = (cv) => {
+  const parsed = ContainerVersionSpecSchema.safeParse(cv.spec);
+  return parsed.success ? parsed.data : null;
+};
+
+/**
+ * A {@link SpecOf} that parses each stored object once: an informer replaces the object on every
+ * change, so a WeakMap keyed by it is never stale and lets go of what the cache dropped.
+ */
+export function memoizedSpecs(): SpecOf {
+  const specs = new WeakMap<StoredContainerVersion, ContainerVersionSpec | null>();
+  return (cv) => {
+    let spec = specs.get(cv);
+    if (spec === undefined) specs.set(cv, (spec = parseSpec(cv)));
+    return spec;
+  };
+}
+
+function labelIndex(workloads: readonly Workload[]): Map<string, Workload[]> {
+  const index = new Map<string, Workload[]>();
+  for (const w of workloads)
+    for (const [k, v] of Object.entries(labelsOf(w))) {
+      const key = `${k}=${v}`;
+      const list = index.get(key);
+      if (list) list.push(w);
+      else index.set(key, [w]);
+    }
+  return index;
 }
 
 const labelsOf = (w: Workload): Record<string, string> =>

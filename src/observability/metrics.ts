@@ -134,6 +134,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly notifications = new Counter({
+    name: 'cvm_notifications_total',
+    help: 'Notification delivery attempts by sink (slack, teams, webhook) and result (delivered; failed: retried with backoff; rejected: a 4xx, not retried).',
+    labelNames: ['sink', 'result'] as const,
+    registers: [this.registry],
+  });
+
   readonly deadLetters = new Counter({
     name: 'cvm_jobs_dead_lettered_total',
     help: 'Jobs that failed for good after their last attempt (left in the failed set; the leader polls their repo:tag again), by queue.',

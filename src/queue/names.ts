@@ -4,5 +4,7 @@ export const QueueName = {
   PushEvents: 'push-events',
   /** One job per ContainerVersion to roll out. */
   Rollouts: 'rollouts',
+  /** One job per notification to one sink (Slack, Teams, the generic webhook). */
+  Notifications: 'notifications',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];

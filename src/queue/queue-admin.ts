@@ -1,5 +1,6 @@
 import type { Job, Queue } from 'bullmq';
 import { QueueName } from './names.js';
+import type { NotificationQueue } from './notification-queue.js';
 import type { PushEventQueue } from './push-event-queue.js';
 import type { RolloutJobData, RolloutQueue } from './rollout-queue.js';
 
@@ -35,7 +36,11 @@ export interface JobActionResult {
   ambiguous: string[];
 }
 
-export const QUEUE_NAMES: readonly QueueName[] = [QueueName.PushEvents, QueueName.Rollouts];
+export const QUEUE_NAMES: readonly QueueName[] = [
+  QueueName.PushEvents,
+  QueueName.Rollouts,
+  QueueName.Notifications,
+];
 
 export const isQueueName = (name: string): name is QueueName =>
   (QUEUE_NAMES as readonly string[]).includes(name);
@@ -62,12 +67,17 @@ export class QueueAdmin {
     private readonly deps: {
       pushEvents: Pick<PushEventQueue, 'queue'>;
       rollouts: Pick<RolloutQueue, 'queue' | 'enqueue'>;
+      /** Retried in place, like a push event (a delivery keeps its id, so receivers dedupe it). */
+      notifications?: Pick<NotificationQueue, 'queue'>;
       now?: () => Date;
     },
   ) {
     this.#queues = new Map<QueueName, Queue>([
       [QueueName.PushEvents, deps.pushEvents.queue as Queue],
       [QueueName.Rollouts, deps.rollouts.queue as Queue],
+      ...(deps.notifications
+        ? [[QueueName.Notifications, deps.notifications.queue as Queue] as const]
+        : []),
     ]);
   }
 
@@ -116,12 +126,12 @@ export class QueueAdmin {
     });
   }
 
-  /** Retries every failed job (of `queue`, or of both); the number retried per queue. */
+  /** Retries every failed job (of `queue`, or of every queue); the number retried per queue. */
   retryAll(queue?: QueueName): Promise<Partial<Record<QueueName, number>>> {
     return this.#all(queue, (name, job) => this.#retry(name, job));
   }
 
-  /** Removes every failed job (of `queue`, or of both); the number removed per queue. */
+  /** Removes every failed job (of `queue`, or of every queue); the number removed per queue. */
   dropAll(queue?: QueueName): Promise<Partial<Record<QueueName, number>>> {
     return this.#all(queue, async (_name, job) => {
       await job.remove();

@@ -3,8 +3,9 @@
  * implemented in `src/kube`). Tests of pure logic may fake them; capability tests use `src/kube`
  * against the Kubernetes emulator.
  */
-import type { ContainerVersionStatus } from '../api/container-version.js';
+import type { ContainerVersionStatus, NotifySpec } from '../api/container-version.js';
 import type { Reason } from '../api/conditions.js';
+import type { Notification } from '../notify/notification.js';
 
 /** A ContainerVersion as stored: the spec is not validated yet (a worker validates it). */
 export interface StoredContainerVersion {
@@ -188,6 +189,16 @@ export interface EventRecorder {
     reason: Reason,
     message: string,
   ): Promise<void>;
+}
+
+/**
+ * Tells people what a rollout did (Slack, Teams, a generic webhook; `src/notify`). Called where
+ * the rollout records it; resolves once the notification is queued, never waits for a sink.
+ * Idempotent: the same notification (event, CV, rollout or digest) given twice is sent once.
+ */
+export interface Notifier {
+  /** Queues `notification` for the sinks that want it, narrowed by the CV's `spec.notify`. */
+  notify(notification: Notification, narrowing?: NotifySpec): Promise<void>;
 }
 
 /** One rollout in the history ConfigMap `<cv>-history`, newest first. */

@@ -270,6 +270,7 @@ function decideStart(facts: RolloutFacts, strategy: RolloutStrategy | undefined)
       type: 'done',
       outcome: 'Blocked',
       conditions: [knownBad(resolved.digest, status.currentVersion, generation)],
+      knownBad: resolved.digest,
     };
   }
   if (current === resolved.digest) {

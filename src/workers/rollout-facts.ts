@@ -130,8 +130,17 @@ export type RolloutAction =
   | { type: 'rollback'; reason: Reason; message: string }
   /** Write history, status, Events and metrics of the finished rollout, and clear it. */
   | { type: 'record' }
-  /** Stop here, writing these conditions (`retry`: the job should run again with backoff). */
-  | { type: 'done'; outcome: RunOutcome; conditions: ConditionUpdate[]; retry?: string };
+  /**
+   * Stop here, writing these conditions (`retry`: the job should run again with backoff;
+   * `knownBad`: the tag points at this digest, which failed before, so nothing is rolled out).
+   */
+  | {
+      type: 'done';
+      outcome: RunOutcome;
+      conditions: ConditionUpdate[];
+      retry?: string;
+      knownBad?: string;
+    };
 
 /** `Deployment/api` (`Deployment/shop-blue/api` in another namespace): how a rollout names its workloads. */
 export const workloadKey = (w: { kind: string; name: string; namespace?: string }): string =>

@@ -21,6 +21,18 @@ import { STRATEGIES } from './strategies/strategies.js';
 import { TrafficEffects } from './traffic-effects.js';
 import { TrafficSteps } from './traffic-steps.js';
 import { iso } from './rollout-record.js';
+import { blockedNotification, notify, rolloutNotification } from './rollout-notices.js';
+import type { NotifyEvent } from '../notify/notification.js';
+
+/** Triggers that bring news about the tag. */
+const NEWS_TRIGGERS: ReadonlySet<string> = new Set(['push', 'scan', 'poll', 'sync']);
+
+/** Which notification a recorded rollout sends; a superseded one sends none (the next one does). */
+const RECORDED_EVENTS: Partial<Record<string, NotifyEvent>> = {
+  Succeeded: 'succeeded',
+  Failed: 'failed',
+  RolledBack: 'rolled-back',
+};
 
 /** Actions one job run carries out at most before it hands the rollout to a fresh job. */
 const ACTIONS_PER_RUN = 32;
@@ -208,8 +220,19 @@ export class RolloutRun {
     action: Extract<RolloutAction, { type: 'rollback' }>,
     seen: RolloutFacts['observed'],
   ): Promise<Step> {
-    const change = await this.#effects.rollback(cv, this.spec, rolloutOf(cv), action.message, seen);
+    const rollout = rolloutOf(cv);
+    const change = await this.#effects.rollback(cv, this.spec, rollout, action.message, seen);
     const message = `${action.message}; rolling back`;
+    // Before the write that moves the rollout on: a step run again queues it again (deduplicated).
+    await notify(
+      this.deps.notifier,
+      this.spec,
+      rolloutNotification(cv, rollout, 'failed', {
+        reason: action.reason,
+        message,
+        now: this.deps.now(),
+      }),
+    );
     return this.#change(
       cv,
       {
@@ -295,8 +318,24 @@ export class RolloutRun {
     await this.#effects.removeVerifyJobs(cv, rollout);
     const record = rolloutRecord(cv, this.spec, rollout, this.deps.now());
     if (record.history) await this.deps.history.add(cv, record.history, this.spec.history.limit);
-    const stored = await this.#status.write(cv, record.fields, record.conditions);
     const result = rollout.result ?? 'Failed';
+    const event = RECORDED_EVENTS[result];
+    // Before the status write that ends the rollout: recording again after a crash queues the
+    // same notification (deduplicated by the rollout's id), so none is lost and none doubled.
+    if (event)
+      await notify(
+        this.deps.notifier,
+        this.spec,
+        rolloutNotification(cv, rollout, event, {
+          reason:
+            rollout.reason ??
+            (result === 'Succeeded' ? Reason.RolloutSucceeded : Reason.RolloutFailed),
+          message: rollout.message,
+          now: this.deps.now(),
+          previousImage: record.history?.previousImage,
+        }),
+      );
+    const stored = await this.#status.write(cv, record.fields, record.conditions);
     if (result === 'Succeeded')
       for (const w of rollout.workloads ?? [])
         await this.deps.events.record(
@@ -358,10 +397,34 @@ export class RolloutRun {
           ),
         ]
       : action.conditions;
+    // Told when news about the tag (a push, a poll, a sync) brought it back to a failed digest;
+    // not on every watch event or recheck of a CV that stays held.
+    if (action.knownBad && NEWS_TRIGGERS.has(this.data.trigger.kind))
+      await this.#notifyKnownBad(cv, action.knownBad, action.conditions);
     if (conditions.length > 0 || this.#status.pending || stale)
       await this.#status.write(cv, {}, conditions);
     if (action.retry) throw new StillBlockedError(action.retry);
     return action.outcome === 'Unchanged' && this.#recorded ? this.#recorded : action.outcome;
+  }
+
+  /** The tag points at a digest that failed before: blocked (deduplicated per CV and digest). */
+  async #notifyKnownBad(
+    cv: StoredContainerVersion,
+    digest: string,
+    conditions: readonly ConditionUpdate[],
+  ): Promise<void> {
+    const last = cv.status?.lastRollout;
+    await notify(
+      this.deps.notifier,
+      this.spec,
+      blockedNotification(cv, {
+        digest,
+        version: last?.digest === digest ? last.version : digest.slice(0, 19),
+        reason: Reason.KnownBadDigest,
+        message: conditions[0]?.message ?? `${digest} failed before`,
+        now: this.deps.now(),
+      }),
+    );
   }
 
   async #change(

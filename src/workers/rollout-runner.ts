@@ -11,6 +11,7 @@ import type {
   HistoryStore,
   MetricChecks,
   NodeInfo,
+  Notifier,
   PodReader,
   ServiceClient,
   StoredContainerVersion,
@@ -56,6 +57,8 @@ export interface RolloutRunnerDeps {
   /** PEM public key: when set, images must carry a cosign signature made with it. */
   cosignPublicKey?: string;
   observer?: RolloutObserver;
+  /** Where rollouts tell people what happened (started, succeeded, failed, rolled back, blocked). None: nobody is told. */
+  notifier?: Notifier;
 }
 
 /**

@@ -7,7 +7,8 @@ import type { RolloutJobData } from '../queue/rollout-queue.js';
 import type { RegistryClient } from '../registry/registry-client.js';
 import { blockedConditions, cvReference } from './cv-status.js';
 import { validateImage, type ImageValidationDeps } from './image-validation.js';
-import type { EventRecorder, MetricChecks, StoredContainerVersion } from './ports.js';
+import type { EventRecorder, MetricChecks, Notifier, StoredContainerVersion } from './ports.js';
+import { blockedNotification, notify, rolloutNotification } from './rollout-notices.js';
 import type { RollbackRequest, RolloutFacts, RunOutcome } from './rollout-facts.js';
 import { iso } from './rollout-record.js';
 import type { RunStatus } from './run-status.js';
@@ -22,6 +23,7 @@ export interface StartContext {
       requested?(action: string, result: 'Applied' | 'Refused'): void;
     };
     metricChecks?: MetricChecks;
+    notifier?: Notifier;
   };
   spec: ContainerVersionSpec;
   data: RolloutJobData;
@@ -146,6 +148,19 @@ export async function startRollout(
   );
   if (rollback) ctx.deps.observer?.requested?.(rollback.action, 'Applied');
   ctx.log.info({ digest, version, heal }, 'rollout started');
+  // After the write that starts the rollout (its id is in the status now). Not failing the step:
+  // the rollout exists, and a step run again would not start it again.
+  await notify(
+    ctx.deps.notifier,
+    spec,
+    rolloutNotification(cv, rollout, 'started', {
+      reason,
+      message: rollout.message,
+      now: ctx.deps.now(),
+    }),
+  ).catch((error: unknown) =>
+    ctx.log.warn({ err: { message: (error as Error).message } }, 'notification not queued'),
+  );
   return { cv: stored };
 }
 
@@ -199,6 +214,13 @@ async function refuse(
 ): Promise<StartResult> {
   const message = `${version} (${digest}) was not rolled out: ${why}`;
   const now = iso(ctx.deps.now());
+  // Queued before the status write that remembers the digest: a step that dies in between runs
+  // again and queues the same notification (deduplicated), so none is lost.
+  await notify(
+    ctx.deps.notifier,
+    ctx.spec,
+    blockedNotification(cv, { digest, version, reason, message, now: ctx.deps.now() }),
+  );
   await ctx.status.write(
     cv,
     {

@@ -8,6 +8,10 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Redis } from '../queue/connections.js';
 import { QueueName } from '../queue/names.js';
 import { QueueWorker } from '../queue/queue-worker.js';
+import type { NotificationJobData } from '../notify/notification.js';
+import { NotificationDelivery } from '../notify/notification-delivery.js';
+import { notifyRouting, sinkTargets } from '../notify/notify-config.js';
+import { QueueNotifier, type NotificationJobSink } from '../notify/queue-notifier.js';
 import type { RolloutJobData, RolloutSink, RolloutWaker } from '../queue/rollout-queue.js';
 import type { RegistryClient } from '../registry/registry-client.js';
 import { targetKey } from '../reconciler/poll-decision.js';
@@ -67,6 +71,12 @@ export interface WorkerRoleDeps {
   cosignPublicKey?: string;
   /** Canary analysis (Prometheus); default: Prometheus' HTTP API. */
   metricChecks?: MetricChecks;
+  /**
+   * The `notifications` queue (`NotificationQueue`; the caller owns and closes it): rollouts
+   * queue their notifications there and this role's notifications worker sends them. None: no
+   * notifications (and none is sent either).
+   */
+  notifications?: NotificationJobSink;
   now?: () => Date;
 }
 
@@ -85,6 +95,11 @@ export function createWorkerRole(deps: WorkerRoleDeps): WorkerRole {
   const logger = deps.logger.child({ component: 'workers' });
   const now = deps.now ?? (() => new Date());
   const rollouts = deps.rollouts;
+  const routing = notifyRouting(config);
+  const notifier =
+    deps.notifications && routing.sinks.length > 0
+      ? new QueueNotifier({ queue: deps.notifications, routing, logger })
+      : undefined;
   const runner = new RolloutRunner({
     ...deps.kube,
     registries: deps.registries,
@@ -93,6 +108,7 @@ export function createWorkerRole(deps: WorkerRoleDeps): WorkerRole {
     recheckMs: config.rolloutRecheckMs,
     metricChecks: deps.metricChecks ?? new PrometheusMetricChecks(),
     ...(deps.cosignPublicKey ? { cosignPublicKey: deps.cosignPublicKey } : {}),
+    ...(notifier ? { notifier } : {}),
     observer: {
       patched: (data) =>
         metrics.pushToPatch.observe((now().getTime() - Date.parse(data.trigger.receivedAt)) / 1000),
@@ -160,6 +176,28 @@ export function createWorkerRole(deps: WorkerRoleDeps): WorkerRole {
     },
     stop: () => routeWorker.stop(),
   };
+  const delivery = new NotificationDelivery({
+    targets: sinkTargets(config),
+    timeoutMs: config.notifyTimeoutMs,
+    ...(config.dashboardUrl ? { dashboardUrl: config.dashboardUrl } : {}),
+    logger,
+    now,
+    onResult: (sink, result) => metrics.notifications.inc({ sink, result }),
+  });
+  // Its own worker and concurrency: a sink that hangs holds a notification slot, never a rollout's.
+  const notificationWorker = new QueueWorker<NotificationJobData>({
+    ...common,
+    queue: QueueName.Notifications,
+    concurrency: config.notifyConcurrency,
+    process: (data, job) => delivery.deliver(data, job),
+    onExhausted: (data) => {
+      metrics.deadLetters.inc({ queue: QueueName.Notifications });
+      logger.error(
+        { sink: data.sink, event: data.notification.event, attempts: config.notifyAttempts },
+        'notification dropped after its last attempt',
+      );
+    },
+  });
   const nudger = new RolloutNudger({
     cvs: deps.kube.index,
     signals: deps.kube.signals,
@@ -168,6 +206,13 @@ export function createWorkerRole(deps: WorkerRoleDeps): WorkerRole {
   });
   return {
     runner,
-    components: [deps.kube.index, deps.kube.signals, rolloutWorker, nudger, routeAfterSync],
+    components: [
+      deps.kube.index,
+      deps.kube.signals,
+      ...(deps.notifications ? [notificationWorker] : []),
+      rolloutWorker,
+      nudger,
+      routeAfterSync,
+    ],
   };
 }

@@ -59,6 +59,7 @@ describe('cvm queue stats', () => {
     expect(JSON.parse(json.stdout)).toEqual([
       { queue: 'push-events', waiting: 1, active: 0, delayed: 0, failed: 2, completed: 0 },
       { queue: 'rollouts', waiting: 0, active: 0, delayed: 0, failed: 1, completed: 0 },
+      { queue: 'notifications', waiting: 0, active: 0, delayed: 0, failed: 0, completed: 0 },
     ]);
     const text = await cvm(['queue', 'stats'], q.env);
     expect(text.code).toBe(0);
@@ -176,7 +177,9 @@ describe('cvm queue retry', () => {
     const result = await cvm(['queue', 'retry', pushIds[1]!, 'no-such-job'], q.env);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe(`retried push-events/${pushIds[1]}\n`);
-    expect(result.stderr).toBe('cvm: no failed job "no-such-job" in push-events or rollouts\n');
+    expect(result.stderr).toBe(
+      'cvm: no failed job "no-such-job" in push-events or rollouts or notifications\n',
+    );
     expect(await q.pushEvents.queue.getFailedCount()).toBe(1);
   });
 
@@ -211,7 +214,8 @@ describe('cvm queue drop', () => {
     const result = await cvm(['queue', 'drop', '--all', '--yes'], q.env);
     expect(result).toMatchObject({
       code: 0,
-      stdout: 'dropped 2 failed jobs of push-events\ndropped 1 failed job of rollouts\n',
+      stdout:
+        'dropped 2 failed jobs of push-events\ndropped 1 failed job of rollouts\ndropped 0 failed jobs of notifications\n',
     });
     expect(await q.pushEvents.queue.getJobCounts()).toMatchObject({ failed: 0, waiting: 1 });
     expect(await q.rollouts.queue.getFailedCount()).toBe(0);

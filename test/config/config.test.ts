@@ -55,6 +55,16 @@ describe('loadConfig', () => {
       leaseDurationSeconds: 15,
       registryAuthFile: undefined,
       cosignPublicKeyFile: undefined,
+      dashboardUrl: undefined,
+      notifySlackUrl: undefined,
+      notifyTeamsUrl: undefined,
+      notifyWebhookUrl: undefined,
+      notifyWebhookSecret: undefined,
+      notifyEvents: ['started', 'succeeded', 'failed', 'rolled-back', 'blocked'],
+      notifyTimeoutMs: 10000,
+      notifyAttempts: 15,
+      notifyBackoffMs: 2000,
+      notifyConcurrency: 8,
       ecrEndpoint: undefined,
       kubeconfig: undefined,
       logLevel: 'info',
@@ -73,6 +83,25 @@ describe('loadConfig', () => {
     expect(loadConfig({ CVM_OPS_TOKEN: same, CVM_ADMIN_TOKEN: `${same}-admin` }).adminToken).toBe(
       `${same}-admin`,
     );
+  });
+
+  it('notifications: a generic webhook needs its secret, events are checked by name, sink URLs are masked', () => {
+    expect(() => loadConfig({ CVM_NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/cvm' })).toThrow(
+      /CVM_NOTIFY_WEBHOOK_SECRET: required with CVM_NOTIFY_WEBHOOK_URL/,
+    );
+    expect(() => loadConfig({ CVM_NOTIFY_EVENTS: 'started,exploded' })).toThrow(
+      /CVM_NOTIFY_EVENTS: each event must be one of started, succeeded, failed, rolled-back, blocked/,
+    );
+    expect(() => loadConfig({ CVM_NOTIFY_SLACK_URL: 'ftp://x' })).toThrow(
+      /CVM_NOTIFY_SLACK_URL: must be an http/,
+    );
+    const config = loadConfig({
+      CVM_NOTIFY_SLACK_URL: 'https://hooks.slack.com/services/T0/B0/secretpart',
+      CVM_NOTIFY_EVENTS: ' failed , blocked ',
+    });
+    expect(config.notifyEvents).toEqual(['failed', 'blocked']);
+    const shown = describeConfig(config).find((e) => e.env === 'CVM_NOTIFY_SLACK_URL');
+    expect(shown?.value).toBe('********');
   });
 
   it('reads CVM_* variables and converts numbers', () => {

@@ -120,3 +120,21 @@ describe('the ops port with CVM_OPS_TOKEN unset', () => {
       .expect(503, { status: 'not ready', checks: { redis: false } });
   });
 });
+
+describe('/api/v1 in a process without the REST API (the receiver role)', () => {
+  it('answers 404 saying which roles serve it, and only after the credentials', async () => {
+    const app = createOpsApp({
+      metrics: new Metrics({ defaultMetrics: false }),
+      readiness: [],
+      opsToken: TOKEN,
+    });
+    expect((await request(app).get('/api/v1/workloads')).status).toBe(401);
+    const response = await request(app)
+      .get('/api/v1/workloads')
+      .set('authorization', `Bearer ${TOKEN}`);
+    expect(response.status).toBe(404);
+    expect(response.body.message).toBe(
+      'this process serves no REST API: it runs in the worker and reconciler roles',
+    );
+  });
+});

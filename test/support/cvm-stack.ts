@@ -15,6 +15,7 @@ import {
   createWorkerConnection,
   waitForReady,
 } from '../../src/queue/connections.js';
+import { NotificationQueue } from '../../src/queue/notification-queue.js';
 import { PushEventQueue } from '../../src/queue/push-event-queue.js';
 import { RedisPollState } from '../../src/queue/poll-state.js';
 import { RolloutQueue } from '../../src/queue/rollout-queue.js';
@@ -57,6 +58,8 @@ export interface StackOptions {
   registries?: (registry: DockerRegistry) => RegistryClients;
   /** Canary analysis for the workers; default Prometheus' HTTP API, as `cvm worker` builds it. */
   metricChecks?: MetricChecks;
+  /** Give the workers the `notifications` queue (sinks from `env`: CVM_NOTIFY_*). Default false. */
+  notify?: boolean;
   /** Serve the ops port (REST API, queue board) with these tokens, as `cvm serve` does. */
   ops?: { opsToken?: string; adminToken?: string };
 }
@@ -158,6 +161,20 @@ export async function startCvmStack(options: StackOptions = {}) {
     start: () => Promise.resolve(),
     stop: () => rolloutSink.close(),
   });
+  const notifications = options.notify
+    ? new NotificationQueue({
+        connection: producer,
+        prefix,
+        attempts: config.notifyAttempts,
+        backoffMs: config.notifyBackoffMs,
+      })
+    : undefined;
+  if (notifications)
+    lifecycle.add({
+      name: 'notification-queue',
+      start: () => Promise.resolve(),
+      stop: () => notifications.close(),
+    });
   let ops: HttpServer | undefined;
   if (options.ops) {
     ops = new HttpServer({
@@ -169,8 +186,16 @@ export async function startCvmStack(options: StackOptions = {}) {
         readiness: [],
         opsToken: options.ops.opsToken,
         adminToken: options.ops.adminToken,
-        queues: [pushEvents.queue, rolloutSink.queue],
-        queueAdmin: new QueueAdmin({ pushEvents, rollouts: rolloutSink }),
+        queues: [
+          pushEvents.queue,
+          rolloutSink.queue,
+          ...(notifications ? [notifications.queue] : []),
+        ],
+        queueAdmin: new QueueAdmin({
+          pushEvents,
+          rollouts: rolloutSink,
+          ...(notifications ? { notifications } : {}),
+        }),
         api: {
           cvs: kube.index,
           workloads: kube.signals,
@@ -196,6 +221,7 @@ export async function startCvmStack(options: StackOptions = {}) {
       rechecks: pollState,
       ...(options.cosignPublicKey ? { cosignPublicKey: options.cosignPublicKey } : {}),
       ...(options.metricChecks ? { metricChecks: options.metricChecks } : {}),
+      ...(notifications ? { notifications } : {}),
     });
     for (const component of role.components) if (component !== kube.index) lifecycle.add(component);
   }
@@ -218,6 +244,9 @@ export async function startCvmStack(options: StackOptions = {}) {
   await lifecycle.start();
   const repo = `${registry.host}/team/api`;
   const rolloutsQueue = new Queue('rollouts', { connection: { url: redisUrl }, prefix });
+  const notificationsQueue = options.notify
+    ? new Queue('notifications', { connection: { url: redisUrl }, prefix })
+    : undefined;
 
   return {
     prefix,
@@ -296,6 +325,11 @@ export async function startCvmStack(options: StackOptions = {}) {
         { timeoutMs, intervalMs: 200 },
       );
     },
+    /** Jobs of the `notifications` queue by state (the stack must be started with `notify`). */
+    async notificationJobCounts() {
+      if (!notificationsQueue) throw new Error('the stack was started without notify');
+      return notificationsQueue.getJobCounts('completed', 'failed', 'active', 'wait', 'delayed');
+    },
     async rolloutJobCounts() {
       return rolloutsQueue.getJobCounts('completed', 'failed', 'active', 'wait', 'delayed');
     },
@@ -317,6 +351,8 @@ export async function startCvmStack(options: StackOptions = {}) {
       registries.stop();
       await rolloutsQueue.obliterate({ force: true }).catch(() => undefined);
       await rolloutsQueue.close();
+      await notificationsQueue?.obliterate({ force: true }).catch(() => undefined);
+      await notificationsQueue?.close();
       await emulator.stop();
     },
   };

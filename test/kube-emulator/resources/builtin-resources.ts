@@ -23,6 +23,16 @@ const rows: Row[] = [
   ['', 'serviceaccounts', 'ServiceAccount', true, ['sa'], [], 'pbx9ZvyFpBE=', {}],
   ['', 'nodes', 'Node', false, ['no'], [], 'XwShjMxG9Fs=', { status: true }],
   [
+    '',
+    'persistentvolumeclaims',
+    'PersistentVolumeClaim',
+    true,
+    ['pvc'],
+    [],
+    'QWTyNDq0dC4=',
+    { status: true },
+  ],
+  [
     'apps',
     'deployments',
     'Deployment',
@@ -76,6 +86,20 @@ const rows: Row[] = [
   ],
   ['coordination.k8s.io', 'leases', 'Lease', true, [], [], 'gqkMMb/YqFM=', {}],
   ['events.k8s.io', 'events', 'Event', true, ['ev'], [], 'r2yiGXH7wu8=', {}],
+  // rbac.authorization.k8s.io/v1: what the emulator's RBAC authorizer reads (see rbac/).
+  ['rbac.authorization.k8s.io', 'roles', 'Role', true, [], [], '7FuwZcIIItM=', {}],
+  ['rbac.authorization.k8s.io', 'rolebindings', 'RoleBinding', true, [], [], 'eGsCzGH6b1g=', {}],
+  ['rbac.authorization.k8s.io', 'clusterroles', 'ClusterRole', false, [], [], 'bYE5ZWDrJ44=', {}],
+  [
+    'rbac.authorization.k8s.io',
+    'clusterrolebindings',
+    'ClusterRoleBinding',
+    false,
+    [],
+    [],
+    '48tpQ8gZHFc=',
+    {},
+  ],
   [
     'apiextensions.k8s.io',
     'customresourcedefinitions',
@@ -84,6 +108,18 @@ const rows: Row[] = [
     ['crd', 'crds'],
     ['api-extensions'],
     'jfWCUB31mvA=',
+    { status: true, generation: true },
+  ],
+  // Stored only (no controller): what an install of cvm applies (infra/kubernetes).
+  ['networking.k8s.io', 'networkpolicies', 'NetworkPolicy', true, ['netpol'], [], '', {}],
+  [
+    'policy',
+    'poddisruptionbudgets',
+    'PodDisruptionBudget',
+    true,
+    ['pdb'],
+    [],
+    '',
     { status: true, generation: true },
   ],
 ];
