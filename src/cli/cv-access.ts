@@ -52,6 +52,8 @@ export interface RequestMade {
 export interface ContainerVersionAccess {
   /** Where requests go, for messages: the API server or the REST URL. */
   readonly endpoint: string;
+  /** The namespace of commands that name none: the kubeconfig context's, else `default`. */
+  readonly defaultNamespace: string;
   /** The CV as stored now; `null` when there is none. */
   get(key: ObjectKey): Promise<CliContainerVersion | null>;
   /** Every CV of `namespace`, or of all namespaces when absent. */

@@ -214,7 +214,10 @@ export function containerVersionCommands(io: CliIo): Command[] {
         'ContainerVersions as a table (like kubectl get cv) with state and rollout; -o json|yaml',
       )
       .argument('[namespace/cv]', 'one ContainerVersion (default: every one of --namespace)')
-      .option('-n, --namespace <namespace>', 'the namespace to list', 'default')
+      .option(
+        '-n, --namespace <namespace>',
+        "the namespace to list (default: the kubeconfig context's, else default)",
+      )
       .option('-A, --all-namespaces', 'every namespace')
       .addOption(
         new Option('-o, --output <format>', 'table, json or yaml')
@@ -224,13 +227,14 @@ export function containerVersionCommands(io: CliIo): Command[] {
   ).action(
     async (
       ref: string | undefined,
-      options: AccessOptions & { namespace: string; allNamespaces?: boolean; output: string },
+      options: AccessOptions & { namespace?: string; allNamespaces?: boolean; output: string },
     ) => {
       const key = ref === undefined ? undefined : parseCvRef(ref);
-      if (!key && !options.allNamespaces) parseCvRef(`${options.namespace}/x`);
+      if (!key && options.namespace !== undefined) parseCvRef(`${options.namespace}/x`);
       const access = accessFor(options, io);
+      const namespace = options.namespace ?? access.defaultNamespace;
       const cvs = await guarded(async () => {
-        if (!key) return access.list(options.allNamespaces ? undefined : options.namespace);
+        if (!key) return access.list(options.allNamespaces ? undefined : namespace);
         const cv = await access.get(key);
         if (!cv) throw new CliExit(ExitCode.Usage, `no ContainerVersion ${ref}`);
         return [cv];

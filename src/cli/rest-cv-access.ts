@@ -33,6 +33,7 @@ const MAX_HISTORY_PAGES = 20;
  */
 export class RestContainerVersionAccess implements ContainerVersionAccess {
   readonly endpoint: string;
+  readonly defaultNamespace = 'default';
   private readonly base: string;
 
   constructor(private readonly options: RestContainerVersionAccessOptions) {

@@ -60,6 +60,7 @@ type KubeCv = StoredContainerVersion & { metadata: { name: string; namespace: st
  */
 export class KubeContainerVersionAccess implements ContainerVersionAccess {
   readonly endpoint: string;
+  readonly defaultNamespace: string;
   private readonly kubeConfig: KubeConfig;
   private readonly store: KubeContainerVersionStore;
   private readonly historyStore: ConfigMapHistoryStore;
@@ -81,6 +82,8 @@ export class KubeContainerVersionAccess implements ContainerVersionAccess {
       );
     }
     this.endpoint = this.kubeConfig.getCurrentCluster()?.server ?? '(no cluster in the kubeconfig)';
+    this.defaultNamespace =
+      this.kubeConfig.getContextObject(this.kubeConfig.getCurrentContext())?.namespace || 'default';
     this.log = options.logger ?? createLogger({ level: 'silent' });
     this.store = new KubeContainerVersionStore({ kubeConfig: this.kubeConfig });
     this.historyStore = new ConfigMapHistoryStore({

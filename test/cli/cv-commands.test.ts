@@ -259,6 +259,25 @@ describe('status, history, rollback, sync, suspend and resume through the Kubern
       'Ready',
       '-',
     ]);
+    // Without -n: the kubeconfig context's namespace, as kubectl.
+    const inContext = `${stack.emulator.kubeconfigPath}.cli`;
+    writeFileSync(
+      inContext,
+      readFileSync(stack.emulator.kubeconfigPath, 'utf8').replace(
+        'namespace: default',
+        `namespace: ${NS}`,
+      ),
+    );
+    const mine = await cli(['status', '--kubeconfig', inContext]);
+    expect(
+      mine.stdout
+        .trim()
+        .split('\n')[1]
+        ?.split(/\s{2,}/)
+        .slice(0, 2),
+    ).toEqual([NS, 'api']);
+    const other = await cli(['status', ...kube()]); // context namespace default: none there
+    expect(other).toMatchObject({ code: 0, stdout: '', stderr: 'no ContainerVersions found\n' });
     const all = await cli(['status', '-A', '-o', 'json', ...kube()]);
     expect(
       JSON.parse(all.stdout).items.map((cv: any) => `${cv.metadata.namespace}/${cv.metadata.name}`),
