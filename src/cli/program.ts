@@ -4,10 +4,12 @@ import { containerVersionCrdYaml } from '../api/crd.js';
 import { describeConfig, type ConfigValue } from '../config/config.js';
 import { CliExit, ExitCode } from './cli-exit.js';
 import { loadConfigOrExit } from './load-config.js';
+import { containerVersionCommands } from './cv-commands.js';
 import { manifestsAllCommand } from './manifests-all-command.js';
 import { promoteCommand } from './promote-command.js';
 import { queueCommand } from './queue-command.js';
 import { roleCommands } from './role-commands.js';
+import { waitCommand } from './wait-command.js';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -56,6 +58,14 @@ function manifestsCommand(io: CliIo): Command {
   return manifests;
 }
 
+const EXIT_CODES_HELP = `
+Exit codes: 0 done; 1 failed (a rollout failed or was rolled back, a digest is known bad, a
+request was refused); 2 bad usage or configuration, an unknown ContainerVersion, an unreachable
+cluster or server, a refused token; 3 a wait timed out.
+ContainerVersion commands read the Kubernetes API (--kubeconfig, in-cluster, $KUBECONFIG,
+~/.kube/config) or cvm's REST API (--server URL, token in CVM_TOKEN).
+`;
+
 /** The `cvm` command tree. Commands write through `io`, so they can be tested in-process too. */
 export function buildProgram(io: CliIo): Command {
   const program = new Command('cvm')
@@ -63,7 +73,9 @@ export function buildProgram(io: CliIo): Command {
     .version(packageVersion(), '-V, --version', 'print the version')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Program options only before the subcommand: `cvm wait --version V` is the wait's option.
+    .enablePositionalOptions();
   program
     .command('version')
     .description('print the version of cvm and of Node.js')
@@ -72,7 +84,10 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(manifestsCommand(io));
   program.addCommand(queueCommand(io));
   program.addCommand(promoteCommand(io));
+  program.addCommand(waitCommand(io));
+  for (const command of containerVersionCommands(io)) program.addCommand(command);
   for (const command of roleCommands(io.env)) program.addCommand(command);
+  program.addHelpText('after', EXIT_CODES_HELP);
   inheritSettings(program);
   return program;
 }

@@ -16,6 +16,7 @@ import { RolloutQueue } from '../queue/rollout-queue.js';
 import { CliExit, ExitCode } from './cli-exit.js';
 import { loadConfigOrExit } from './load-config.js';
 import type { CliIo } from './program.js';
+import { table } from './table.js';
 
 type Output = 'table' | 'json';
 
@@ -31,17 +32,6 @@ function parseLimit(value: string): number {
   if (!/^\d+$/.test(value) || n < 1 || n > 10_000)
     throw new InvalidArgumentError('--limit must be a whole number from 1 to 10000.');
   return n;
-}
-
-/** A table with a header row, columns padded to their widest cell. */
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
 /**

@@ -21,6 +21,10 @@ export interface KubeContainerVersionStoreDeps {
  *   kept, arrays are replaced whole, spec is never touched and `metadata.generation` does not move.
  *   A missing CV is a permanent {@link KubeApiError} with `notFound`.
  *
+ * - `list` reads every CV of a namespace (or of all namespaces) as stored now.
+ * - `patch` sends an RFC 7386 merge patch to the CV itself (metadata, spec; not status); `null`
+ *   when the CV does not exist.
+ *
  * Every other failure is thrown as a {@link KubeApiError} saying whether a retry can help.
  */
 export class KubeContainerVersionStore implements ContainerVersionStore {
@@ -39,6 +43,20 @@ export class KubeContainerVersionStore implements ContainerVersionStore {
     } catch (error) {
       if (isNotFound(error)) return null;
       throw toKubeApiError(error, `get ContainerVersion ${key.namespace}/${key.name}`);
+    }
+  }
+
+  async list(namespace?: string): Promise<StoredContainerVersion[]> {
+    const base = { group: CV_GROUP, version: CV_VERSION, plural: CV_PLURAL };
+    try {
+      const list = (await (namespace === undefined
+        ? this.api.listClusterCustomObject(base)
+        : this.api.listNamespacedCustomObject({ ...base, namespace }))) as {
+        items?: StoredContainerVersion[];
+      };
+      return list.items ?? [];
+    } catch (error) {
+      throw toKubeApiError(error, `list ContainerVersions${namespace ? ` in ${namespace}` : ''}`);
     }
   }
 
