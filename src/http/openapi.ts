@@ -180,6 +180,20 @@ export function buildOpenApiDocument() {
           responses: { '200': json('SuspendResult', 'Resumed.'), ...actionErrors },
         },
       },
+      '/stream': {
+        get: {
+          summary: "Server-sent events of what changes (the dashboard's live updates)",
+          description:
+            'text/event-stream. Events carry identity, not objects: `hello` `{at}` once open; `cv` `{type, namespace, name, resourceVersion}` for each ContainerVersion added, updated or deleted; `workloads` `{changed: [{kind, namespace, name, deleted}]}` at most 4 a second; a `: heartbeat` comment every 15 s. Read what changed from the other routes.',
+          responses: {
+            '200': {
+              description: 'The stream, open until the client or cvm closes it.',
+              content: { 'text/event-stream': { schema: { type: 'string' } } },
+            },
+            '401': errors['401'],
+          },
+        },
+      },
       '/queues': {
         get: {
           summary: 'Job counts of the queues',
