@@ -4,6 +4,7 @@ import {
   type ContainerVersionStatus,
 } from '../api/container-version.js';
 import { cvState } from '../api/cv-state.js';
+import type { EventView } from '../kube/event-reader.js';
 import type { HistoryEntry, ObjectKey, StoredContainerVersion } from '../workers/ports.js';
 import { REQUEST_ANNOTATION, requestRefusal } from '../workers/rollout-decision.js';
 import { RollbackBodySchema } from './api-schemas.js';
@@ -24,16 +25,8 @@ export interface ContainerVersionWriter {
   patch(key: ObjectKey, body: object): Promise<StoredContainerVersion | null>;
 }
 
-/** A core/v1 Event as the API shows it. */
-export interface EventItem {
-  type: string;
-  reason: string;
-  message: string;
-  count: number;
-  firstTimestamp?: string;
-  lastTimestamp?: string;
-  involvedObject: { kind: string; namespace?: string; name: string };
-}
+/** A core/v1 Event as the API shows it (the Event reader's view). */
+export type EventItem = EventView;
 
 export interface ApiRouterDeps {
   cvs: ContainerVersionSource;
