@@ -1,7 +1,7 @@
 import { stringify } from 'yaml';
 import { containerVersionCrd } from '../api/crd.js';
 import { familiarImageRef, parseImageRef } from '../events/image-ref.js';
-import { CLUSTER_RULES, NAMESPACE_RULES } from './rbac-rules.js';
+import { CI_ROLE, CI_RULES, CLUSTER_RULES, NAMESPACE_RULES } from './rbac-rules.js';
 
 /** A Kubernetes object as written to a manifest. */
 export type Manifest = {
@@ -84,7 +84,10 @@ function namespaceObject(o: InstallOptions): Manifest {
   };
 }
 
-/** ServiceAccount, least-privilege ClusterRole and Role (the Lease), and their bindings. */
+/**
+ * ServiceAccount, least-privilege ClusterRole and Role (the Lease), and their bindings; and the
+ * unbound ClusterRole `cvm-ci` for the CLI in CI.
+ */
 export function rbacObjects(o: InstallOptions): Manifest[] {
   const subjects = [{ kind: 'ServiceAccount', name: SERVICE_ACCOUNT, namespace: o.namespace }];
   const rbac = 'rbac.authorization.k8s.io/v1';
@@ -107,6 +110,13 @@ export function rbacObjects(o: InstallOptions): Manifest[] {
       metadata: meta('cvm', undefined, {}),
       roleRef: roleRef('ClusterRole'),
       subjects,
+    },
+    {
+      // Unbound: a RoleBinding per namespace gives it to a CI ServiceAccount (README).
+      apiVersion: rbac,
+      kind: 'ClusterRole',
+      metadata: meta(CI_ROLE, undefined, {}),
+      rules: CI_RULES.map((r) => ({ ...r })),
     },
     {
       apiVersion: rbac,

@@ -68,3 +68,32 @@ export const NAMESPACE_RULES: readonly RbacRule[] = [
     verbs: ['get', 'update'],
   },
 ];
+
+/** Name of the ClusterRole for CI and people who run the `cvm` CLI through a kubeconfig. */
+export const CI_ROLE = 'cvm-ci';
+
+/**
+ * Rules of the ClusterRole `cvm-ci`, bound by a RoleBinding in each namespace whose CVs a CI
+ * ServiceAccount (or a person) acts on with `cvm wait`, `status`, `history`, `rollback`, `sync`,
+ * `suspend`, `resume` and `cvm rollout …`. The install ships it unbound.
+ */
+export const CI_RULES: readonly RbacRule[] = [
+  // KubeContainerVersionAccess: read one CV, list them (status), watch one (wait), and
+  // merge-patch its cvm.dev/request annotation or spec.suspend (the actions).
+  {
+    apiGroups: ['cvm.dev'],
+    resources: ['containerversions'],
+    verbs: ['get', 'list', 'watch', 'patch'],
+  },
+  // ConfigMapHistoryStore.list: the `<cv>-history` ConfigMap (history, rollback --to).
+  { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
+  // KubeEventReader: the CV's Events, printed when a wait fails.
+  { apiGroups: [''], resources: ['events'], verbs: ['list'] },
+  // The progress lines of `cvm wait`: replicas of the workloads a rollout in flight touched.
+  {
+    apiGroups: ['apps'],
+    resources: ['deployments', 'statefulsets', 'daemonsets'],
+    verbs: ['get'],
+  },
+  { apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['get'] },
+];

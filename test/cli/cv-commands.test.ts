@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { runCli } from '../../src/cli/program.js';
+import { defaultInstallOptions, rbacObjects } from '../../src/install/install-manifests.js';
+import { CI_ROLE, CI_RULES } from '../../src/install/rbac-rules.js';
 import {
   containerVersion,
   deployment,
@@ -416,6 +418,58 @@ describe('the GitHub Action (action.yml)', () => {
     expect(out).toContain(`${NS}/api: runs sha-0000003 (${newer}) on every workload`);
     expect(code).toBe(0);
   }, 60_000);
+});
+
+describe("as a CI ServiceAccount bound to the install's cvm-ci ClusterRole", () => {
+  it('status, history, a wait through a rollout, sync --wait, suspend and resume work with nothing forbidden, and use what the role grants', async () => {
+    const role = rbacObjects(defaultInstallOptions('0.0.0')).find(
+      (o) => o.kind === 'ClusterRole' && o.metadata.name === CI_ROLE,
+    );
+    expect(role).toBeDefined();
+    await stack.apply([
+      role!,
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'ci', namespace: NS } },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'ci', namespace: NS },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: CI_ROLE },
+        subjects: [{ kind: 'ServiceAccount', name: 'ci', namespace: NS }],
+      },
+    ]);
+    const ci = ['--kubeconfig', stack.emulator.writeServiceAccountKubeconfig(NS, 'ci')];
+    const runs = [
+      await cli(['status', `${NS}/api`, ...ci]),
+      await cli(['history', `${NS}/api`, ...ci]),
+    ];
+    const digest = stack.push(['sha-000000c', 'prod']);
+    runs.push(await cli(['wait', `${NS}/api`, '--digest', digest, '--timeout', '60s', ...ci]));
+    runs.push(await cli(['sync', `${NS}/api`, '--wait', ...ci]));
+    runs.push(await cli(['suspend', `${NS}/api`, ...ci]));
+    runs.push(await cli(['resume', `${NS}/api`, ...ci]));
+    // A wait on the known-bad digest fails at once, printing the CV's Events.
+    const failed = await cli(['wait', `${NS}/api`, '--digest', bad, '--timeout', '30s', ...ci]);
+    expect(failed.code, failed.stderr).toBe(1);
+    expect(failed.stderr).toContain(`last Events of ${NS}/api:`);
+    for (const run of runs) {
+      expect(run.stderr).not.toMatch(/forbidden/i);
+      expect(run.code, run.stderr).toBe(0);
+    }
+    // A namespace the binding does not cover is forbidden, naming the ServiceAccount.
+    const elsewhere = await cli(['status', '-n', 'default', ...ci]);
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toContain('system:serviceaccount:cli:ci');
+
+    const used = new Set(
+      stack.emulator.rbac.usage(NS, 'ci').map((u) => `${u.verb} ${u.apiGroup}/${u.resource}`),
+    );
+    // Every grant but the workload reads of the progress lines (only while a wait sees a rollout
+    // in flight, and only for the kinds it touched) was used by these commands.
+    const granted = CI_RULES.filter((r) => !['apps', 'batch'].includes(r.apiGroups[0]!)).flatMap(
+      (r) => r.resources.flatMap((res) => r.verbs.map((v) => `${v} ${r.apiGroups[0]}/${res}`)),
+    );
+    for (const grant of granted) expect([...used], grant).toContain(grant);
+  }, 90_000);
 });
 
 describe('bad input exits 2 with one line naming the problem', () => {
