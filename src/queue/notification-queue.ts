@@ -3,6 +3,7 @@ import type { NotificationJobData } from '../notify/notification.js';
 import type { NotificationJob, NotificationJobSink } from '../notify/queue-notifier.js';
 import type { Redis } from './connections.js';
 import { QueueName } from './names.js';
+import { producerQueueOptions } from './producer-queue-options.js';
 
 /**
  * The `notifications` queue seen from producers: one job per delivery to one sink, with the
@@ -24,10 +25,10 @@ export class NotificationQueue implements NotificationJobSink {
       backoffMs?: number;
     },
   ) {
-    this.queue = new Queue<NotificationJobData>(QueueName.Notifications, {
-      connection: options.connection,
-      prefix: options.prefix,
-    });
+    this.queue = new Queue<NotificationJobData>(
+      QueueName.Notifications,
+      producerQueueOptions(options.connection, options.prefix),
+    );
     this.queue.on('error', () => undefined);
   }
 

@@ -3,6 +3,7 @@ import { Queue, type JobsOptions } from 'bullmq';
 import type { PushEvent } from '../events/push-event.js';
 import type { Redis } from './connections.js';
 import { QueueName } from './names.js';
+import { producerQueueOptions } from './producer-queue-options.js';
 
 export interface EnqueueOutcome {
   event: PushEvent;
@@ -118,10 +119,10 @@ export class PushEventQueue implements PushEventSink {
     this.#connection = options.connection;
     this.#replicasToAck = options.replicasToAck ?? 0;
     this.#enqueueTimeoutMs = options.enqueueTimeoutMs ?? 2_000;
-    this.queue = new Queue<PushEvent>(QueueName.PushEvents, {
-      connection: options.connection,
-      prefix: options.prefix,
-    });
+    this.queue = new Queue<PushEvent>(
+      QueueName.PushEvents,
+      producerQueueOptions(options.connection, options.prefix),
+    );
     // Connection errors are logged once per outage by the connection itself; enqueue() rejects.
     this.queue.on('error', () => undefined);
     this.#jobOptions = {

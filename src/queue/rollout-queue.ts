@@ -1,6 +1,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from './connections.js';
 import { QueueName } from './names.js';
+import { producerQueueOptions } from './producer-queue-options.js';
 
 /** What started a rollout job. Identity only: the worker re-reads the CV and the registry. */
 export interface RolloutTrigger {
@@ -66,10 +67,10 @@ export class RolloutQueue implements RolloutSink, RolloutWaker {
       removeOnComplete: { age: 86_400, count: 5_000 },
       removeOnFail: { age: 7 * 86_400 },
     };
-    this.queue = new Queue<RolloutJobData>(QueueName.Rollouts, {
-      connection: options.connection,
-      prefix: options.prefix,
-    });
+    this.queue = new Queue<RolloutJobData>(
+      QueueName.Rollouts,
+      producerQueueOptions(options.connection, options.prefix),
+    );
     this.queue.on('error', () => undefined);
   }
 

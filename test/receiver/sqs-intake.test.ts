@@ -172,9 +172,11 @@ describe('ECR → EventBridge → SQS → push-events (CloudFormation stack depl
 
   it('while Redis is down the message stays in SQS, unreceived, and is enqueued once Redis is back', async () => {
     const redis = await TestRedisServer.start();
-    // The first write after the restart loads BullMQ's scripts again: on a loaded machine (a
-    // whole-suite run) it took longer than the 2 s default, twice, and the message went on
-    // towards the dead-letter queue. The log line below names the error if it happens again.
+    // Redis is killed just after the queue was created. On a loaded machine (a whole-suite run)
+    // BullMQ's INFO from creating the queue was then still in flight; it failed, BullMQ kept that
+    // failure as its client, and every enqueue after the restart failed with it (fixed by
+    // producerQueueOptions; test/queue/producer-queue-restart.test.ts makes it deterministic). The
+    // log line below names the error if a write fails again.
     const parts = await receiverParts(redis.url, { queueOptions: { enqueueTimeoutMs: 10_000 } });
     const intake = intakeFor(parts);
     try {
