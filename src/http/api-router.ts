@@ -172,7 +172,14 @@ export function createApiRouter(deps: ApiRouterDeps): express.Router {
           `${entry.version} (${entry.digest}) is in failedDigests; send "force": true to roll back to it`,
         );
       const action = failed ? 'force-rollback' : 'rollback';
-      await request_(deps, cv, `${action}:${entry.digest}:${stamp(now())}`, request, response, now);
+      await makeRequest(
+        deps,
+        cv,
+        `${action}:${entry.digest}:${stamp(now())}`,
+        request,
+        response,
+        now,
+      );
     }),
   );
   router.post(
@@ -185,7 +192,7 @@ export function createApiRouter(deps: ApiRouterDeps): express.Router {
         );
       const cv = cvOf(deps, request);
       const verb = action === 'resume-rollout' ? 'resume' : action;
-      await request_(deps, cv, `${verb}:${stamp(now())}`, request, response, now);
+      await makeRequest(deps, cv, `${verb}:${stamp(now())}`, request, response, now);
     }),
   );
 
@@ -298,7 +305,7 @@ function rollbackTarget(
 }
 
 /** Checks a request as the engine would, writes the annotation, and (`?wait=true`) awaits its outcome. */
-async function request_(
+async function makeRequest(
   deps: ApiRouterDeps,
   cv: StoredContainerVersion,
   value: string,

@@ -1,6 +1,6 @@
 import { ContainerVersionSpecSchema, type ContainerVersionSpec } from '../api/container-version.js';
 import { cvState } from '../api/cv-state.js';
-import { digestOfImage } from '../workers/plan-container-patch.js';
+import { digestOfImage, versionOfImage } from '../workers/plan-container-patch.js';
 import type { StoredContainerVersion, Workload } from '../workers/ports.js';
 import { containerOf } from '../workers/rollout-facts.js';
 import type { WorkloadRow } from './api-schemas.js';
@@ -140,14 +140,6 @@ const labelsOf = (w: Workload): Record<string, string> =>
 
 const matches = (selector: Record<string, string>, labels: Record<string, string>) =>
   Object.entries(selector).every(([k, v]) => labels[k] === v);
-
-/** `repo:1.2.3@sha256:…` → `1.2.3`; the tag of an image reference, if it has one. */
-export function versionOfImage(image: string): string | undefined {
-  const name = image.split('@')[0] ?? '';
-  const slash = name.lastIndexOf('/');
-  const colon = name.lastIndexOf(':');
-  return colon > slash ? name.slice(colon + 1) : undefined;
-}
 
 interface Replicated {
   spec?: { replicas?: number };

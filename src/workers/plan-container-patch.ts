@@ -28,6 +28,13 @@ export type ContainerPatchPlan =
 export const digestOfImage = (image: string | undefined): string | undefined =>
   image?.includes('@') ? image.slice(image.lastIndexOf('@') + 1) : undefined;
 
+/** The tag of an image reference (`ghcr.io/acme/api:1.4.2@sha256:…` → `1.4.2`), if it has one. */
+export function versionOfImage(image: string): string | undefined {
+  const name = image.includes('@') ? image.slice(0, image.lastIndexOf('@')) : image;
+  const last = name.slice(name.lastIndexOf('/') + 1);
+  return last.includes(':') ? last.slice(last.lastIndexOf(':') + 1) : undefined;
+}
+
 /**
  * The strategic-merge patch that makes `container` of `workload` run `desired.image`, with cvm's
  * annotations and `kubernetes.io/change-cause` on the workload; nothing else in the object changes.

@@ -7,7 +7,12 @@ import { Reason } from '../api/conditions.js';
 import { parseRepository } from '../events/image-ref.js';
 import type { Logger } from '../observability/logger.js';
 import type { RegistryClient } from '../registry/registry-client.js';
-import { Annotation, digestOfImage, planContainerPatch } from './plan-container-patch.js';
+import {
+  Annotation,
+  digestOfImage,
+  planContainerPatch,
+  versionOfImage,
+} from './plan-container-patch.js';
 import type {
   EventRecorder,
   StoredContainerVersion,
@@ -238,7 +243,7 @@ export class WorkloadEffects {
         ? planContainerPatch(current, spec.container, {
             image: previous,
             digest: digestOfImage(previous) ?? previous,
-            version: versionOfImage(previous),
+            version: versionOfImage(previous) ?? '',
             containerVersion: `${namespace}/${name}`,
           })
         : undefined;
@@ -249,7 +254,7 @@ export class WorkloadEffects {
         patch.metadata.annotations = {
           [Annotation.ChangeCause]: `cvm: ${namespace}/${name} rolled ${spec.container} back to ${previous}`,
           [Annotation.Digest]: digestOfImage(previous) ?? '',
-          [Annotation.Version]: versionOfImage(previous),
+          [Annotation.Version]: versionOfImage(previous) ?? '',
         };
         after = await this.deps.workloads.patch(entry.kind, { namespace, name: entry.name }, patch);
         await this.deps.events.record(
@@ -273,11 +278,4 @@ export class WorkloadEffects {
       observed,
     };
   }
-}
-
-/** `1.4.2` from `ghcr.io/acme/api:1.4.2@sha256:…`; empty when the image names no tag. */
-function versionOfImage(image: string): string {
-  const withoutDigest = image.includes('@') ? image.slice(0, image.lastIndexOf('@')) : image;
-  const lastPart = withoutDigest.slice(withoutDigest.lastIndexOf('/') + 1);
-  return lastPart.includes(':') ? lastPart.slice(lastPart.lastIndexOf(':') + 1) : '';
 }

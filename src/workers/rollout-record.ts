@@ -9,6 +9,14 @@ import { workloadKey } from './rollout-facts.js';
 
 export const iso = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
+/** `status.lastRequest`: the `cvm.dev/request` value handled at `now`, and what came of it. */
+export const handledRequest = (
+  request: { value: string; action: string },
+  result: 'Applied' | 'Refused',
+  message: string,
+  now: Date,
+) => ({ value: request.value, action: request.action, at: iso(now), result, message });
+
 /** Milliseconds of an RFC 3339 time; never (+∞) when there is none. */
 export const timeOf = (at: string | undefined): number =>
   at ? Date.parse(at) : Number.POSITIVE_INFINITY;

@@ -12,7 +12,7 @@ import {
   type RolloutFacts,
   type RunOutcome,
 } from './rollout-facts.js';
-import { rolloutRecord } from './rollout-record.js';
+import { handledRequest, rolloutRecord } from './rollout-record.js';
 import type { RolloutRunnerDeps } from './rollout-runner.js';
 import { startRollout, type StartContext } from './rollout-start.js';
 import { RunStatus, afterStepFailed, transitionConditions } from './run-status.js';
@@ -20,7 +20,6 @@ import { cvReference } from './cv-status.js';
 import { STRATEGIES } from './strategies/strategies.js';
 import { TrafficEffects } from './traffic-effects.js';
 import { TrafficSteps } from './traffic-steps.js';
-import { iso } from './rollout-record.js';
 import { blockedNotification, notify, rolloutNotification } from './rollout-notices.js';
 import type { NotifyEvent } from '../notify/notification.js';
 
@@ -273,13 +272,7 @@ export class RolloutRun {
   ): Promise<Step> {
     const status = cv.status ?? {};
     const rollout = status.rollout;
-    const lastRequest = {
-      value: action.value,
-      action: action.action,
-      at: iso(this.deps.now()),
-      result: action.result,
-      message: action.message,
-    };
+    const lastRequest = handledRequest(action, action.result, action.message, this.deps.now());
     const fields = {
       lastRequest,
       ...(action.to && rollout ? { rollout: { ...rollout, ...action.to } } : {}),

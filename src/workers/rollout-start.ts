@@ -10,7 +10,7 @@ import { validateImage, type ImageValidationDeps } from './image-validation.js';
 import type { EventRecorder, MetricChecks, Notifier, StoredContainerVersion } from './ports.js';
 import { blockedNotification, notify, rolloutNotification } from './rollout-notices.js';
 import type { RollbackRequest, RolloutFacts, RunOutcome } from './rollout-facts.js';
-import { iso } from './rollout-record.js';
+import { handledRequest, iso } from './rollout-record.js';
 import type { RunStatus } from './run-status.js';
 import { STRATEGIES } from './strategies/strategies.js';
 
@@ -113,7 +113,7 @@ export async function startRollout(
   };
   const requestFields = rollback
     ? {
-        lastRequest: requestRecord(ctx, rollback, 'Applied', rollout.message),
+        lastRequest: handledRequest(rollback, 'Applied', rollout.message, ctx.deps.now()),
         failedDigests: [
           ...new Set([
             ...(cv.status?.failedDigests ?? []).filter((d) => d !== rollback.forget),
@@ -192,16 +192,6 @@ async function probeMetrics(ctx: StartContext, cv: StoredContainerVersion): Prom
 /** How soon a start whose Prometheus did not answer is tried again. */
 const PROBE_RETRY_MS = 30_000;
 
-/** `status.lastRequest` for a rollback request handled now. */
-function requestRecord(
-  ctx: StartContext,
-  request: RollbackRequest,
-  result: 'Applied' | 'Refused',
-  message: string,
-) {
-  return { value: request.value, action: request.action, at: iso(ctx.deps.now()), result, message };
-}
-
 /** A check refused the digest before anything was patched: remembered, never retried. */
 async function refuse(
   ctx: StartContext,
@@ -226,7 +216,9 @@ async function refuse(
     {
       failedDigests: [...new Set([...(cv.status?.failedDigests ?? []), digest])],
       lastRollout: { version, digest, startedAt: now, finishedAt: now, result: 'Failed', message },
-      ...(rollback ? { lastRequest: requestRecord(ctx, rollback, 'Refused', message) } : {}),
+      ...(rollback
+        ? { lastRequest: handledRequest(rollback, 'Refused', message, ctx.deps.now()) }
+        : {}),
     },
     [
       ctx.status.condition(ConditionType.Progressing, 'False', reason, message),
