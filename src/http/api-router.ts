@@ -98,12 +98,13 @@ const route =
 export function createApiRouter(deps: ApiRouterDeps): express.Router {
   const router = express.Router();
   const now = deps.now ?? (() => new Date());
-  const document = buildOpenApiDocument();
+  // Built on the first request for it, not at start-up: most processes are never asked.
+  let document: ReturnType<typeof buildOpenApiDocument> | undefined;
   const specOf = memoizedSpecs();
   router.use(express.json({ limit: '16kb' }));
 
   router.get('/openapi.json', (_request, response) => {
-    response.json(document);
+    response.json((document ??= buildOpenApiDocument()));
   });
   router.get('/workloads', (_request, response) => {
     response.json({ items: workloadRows(deps.cvs.list(), deps.workloads, specOf) });

@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import { CONFIG_KEYS } from '../config/config.js';
 import { containerVersionCrd } from '../api/crd.js';
 import { familiarImageRef, parseImageRef } from '../events/image-ref.js';
 import { CI_ROLE, CI_RULES, CLUSTER_RULES, NAMESPACE_RULES } from './rbac-rules.js';
@@ -36,8 +37,8 @@ export const REDIS_SECRET = 'cvm-redis';
 export const FILES_SECRET = 'cvm-files';
 export const FILES_DIR = '/etc/cvm/files';
 export const SERVICE_ACCOUNT = 'cvm';
-export const WEBHOOK_PORT = 8080;
-export const OPS_PORT = 8081;
+export const WEBHOOK_PORT = Number(CONFIG_KEYS.webhookPort.default);
+export const OPS_PORT = Number(CONFIG_KEYS.opsPort.default);
 const REDIS_PORT = 6379;
 const REDIS_IMAGE = 'redis:7.4-alpine';
 /** The image's user (Dockerfile); numeric, so the kubelet can check runAsNonRoot. */
@@ -187,8 +188,12 @@ function cvmDeployment(o: InstallOptions, role: CvmRole, replicas: number): Mani
         metadata: { labels: { ...labels, ...PART_OF } },
         spec: {
           serviceAccountName: SERVICE_ACCOUNT,
-          // CVM_SHUTDOWN_TIMEOUT_MS (25 s) plus a margin: intake stops, workers drain.
-          terminationGracePeriodSeconds: 30,
+          // No Service links: the kubelet would add CVM_OPS_PORT=tcp://… and CVM_*_SERVICE_HOST for
+          // the cvm-* Services, and cvm refuses unknown or malformed CVM_* keys at start.
+          enableServiceLinks: false,
+          // CVM_SHUTDOWN_TIMEOUT_MS plus a margin: intake stops, workers drain.
+          terminationGracePeriodSeconds:
+            Math.ceil(Number(CONFIG_KEYS.shutdownTimeoutMs.default) / 1000) + 5,
           securityContext: podSecurity(CVM_UID),
           containers: [
             {
@@ -306,6 +311,10 @@ export function redisObjects(o: InstallOptions): Manifest[] {
                   'everysec',
                   '--dir',
                   '/data',
+                  // noeviction acts only with a maxmemory: OOM errors to BullMQ, below the
+                  // container's limit (with room for the AOF rewrite's fork).
+                  '--maxmemory',
+                  '384mb',
                   '--maxmemory-policy',
                   'noeviction',
                 ],

@@ -1,3 +1,4 @@
+import { LEASE_NAME } from '../install/rbac-rules.js';
 import type { Config } from '../config/config.js';
 import { LeaseElector } from '../kube/lease-elector.js';
 import { Lifecycle } from '../lifecycle/lifecycle.js';
@@ -113,7 +114,7 @@ export function createReconcilerRole(deps: ReconcilerRoleDeps): {
   const elector = new LeaseElector({
     ...(config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : {}),
     namespace: config.leaseNamespace,
-    name: 'cvm-reconciler',
+    name: LEASE_NAME,
     ...(deps.identity ? { identity: deps.identity } : {}),
     leaseDurationSeconds: config.leaseDurationSeconds,
     logger,

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { ContainerVersionSpecSchema } from '../../src/api/container-version.js';
 import { runCli } from '../../src/cli/program.js';
-import { CONFIG_KEYS } from '../../src/config/config.js';
+import { CONFIG_KEYS, loadConfig } from '../../src/config/config.js';
 import { installFiles, manifestKey } from '../../src/install/install-files.js';
 import {
   defaultInstallOptions,
@@ -126,6 +126,23 @@ describe('the install manifests (infra/kubernetes, cvm manifests all)', () => {
         expect(c.livenessProbe).toBeDefined();
       }
     }
+  });
+
+  it("cvm's pods get no Service links: the kubelet's CVM_OPS_PORT=tcp://… and CVM_*_SERVICE_HOST would stop cvm at start", () => {
+    const objects = installObjects(defaults) as any[];
+    // What the kubelet puts in a pod's environment for each Service of its namespace.
+    const links: Record<string, string> = {};
+    for (const svc of objects.filter((o) => o.kind === 'Service')) {
+      const name = svc.metadata.name.toUpperCase().replaceAll('-', '_');
+      const port = svc.spec.ports[0].port;
+      links[`${name}_SERVICE_HOST`] = '10.0.0.1';
+      links[`${name}_SERVICE_PORT`] = String(port);
+      links[`${name}_PORT`] = `tcp://10.0.0.1:${port}`;
+    }
+    expect(Object.keys(links)).toContain('CVM_OPS_PORT');
+    expect(() => loadConfig(links)).toThrow(/CVM_OPS_PORT/);
+    for (const d of objects.filter((o) => o.kind === 'Deployment'))
+      expect(d.spec.template.spec.enableServiceLinks, d.metadata.name).toBe(false);
   });
 
   it("cvm's probes ask the ops port for /healthz (liveness) and /readyz (readiness); the Secret supplies the rest", () => {

@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLUSTER_RULES, NAMESPACE_RULES, type RbacRule } from '../../src/install/rbac-rules.js';
+import {
+  CLUSTER_RULES,
+  LEASE_NAME,
+  NAMESPACE_RULES,
+  type RbacRule,
+} from '../../src/install/rbac-rules.js';
 import type { AccessRecord } from '../kube-emulator/index.js';
 import { installCvmRbac, policyRules } from '../support/cvm-rbac.js';
 import {
@@ -312,11 +317,7 @@ describe('cvm as its ServiceAccount, bound to src/install/rbac-rules.ts', () => 
   it('push, rollback, verify Jobs, drift, every workload kind, BlueGreen, Canary, the REST API and the Lease all work', async () => {
     await Promise.all([pushAndDrift(), rollback(), everyKindWithVerify(), blueGreen(), canary()]);
     // Leader election ran in cvm's namespace with the Role there.
-    const lease = stack.emulator.store.get(
-      'leases.coordination.k8s.io',
-      SA.namespace,
-      'cvm-reconciler',
-    );
+    const lease = stack.emulator.store.get('leases.coordination.k8s.io', SA.namespace, LEASE_NAME);
     expect(lease?.spec?.holderIdentity).toEqual(expect.any(String));
     expect(usage().length).toBeGreaterThan(0);
   }, 120_000);
