@@ -1,3 +1,5 @@
+import { ConditionType, findCondition } from '../api/conditions.js';
+import { cvState } from '../api/cv-state.js';
 import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import type { HistoryEntry, ObjectKey } from '../workers/ports.js';
@@ -36,16 +38,20 @@ export function age(since: string | undefined, now: Date = new Date()): string {
   return `${Math.floor(s / 86_400)}d`;
 }
 
-/** Ready, Progressing, Degraded or Suspended: what a person looks at first. */
+/**
+ * Ready, Progressing, Degraded or Suspended ({@link cvState}, as the REST API and the dashboard
+ * say), with the reason when Degraded: what a person looks at first.
+ */
 export function stateOf(cv: CliContainerVersion): string {
-  const is = (type: string) =>
-    cv.status?.conditions?.find((c) => c.type === type && c.status === 'True');
-  if (cv.spec?.suspend === true) return 'Suspended';
-  if (cv.status?.rollout) return 'Progressing';
-  const degraded = is('Degraded');
-  if (degraded) return `Degraded (${degraded.reason})`;
-  if (is('Ready')) return 'Ready';
-  return cv.status?.conditions?.find((c) => c.type === 'Ready')?.reason ?? 'Unknown';
+  const state = cvState(cv);
+  if (state !== 'Degraded') return state;
+  const conditions = cv.status?.conditions;
+  const degraded = findCondition(conditions, ConditionType.Degraded);
+  const reason =
+    degraded?.status === 'True'
+      ? degraded.reason
+      : findCondition(conditions, ConditionType.Ready)?.reason;
+  return reason ? `Degraded (${reason})` : state;
 }
 
 const rolloutCell = (cv: CliContainerVersion) => {

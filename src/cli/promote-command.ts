@@ -129,10 +129,14 @@ export function promoteCommand(io: CliIo): Command {
       const name = `${ref.registry}/${ref.repository}`;
       try {
         const writer = registries.tagWriterFor(ref.registry);
+        // After the first tag, the others follow its digest: one read of the version, and every
+        // tag ends at the same manifest even if the version tag moves meanwhile.
+        let from = source;
         for (const tag of new Set(options.tag)) {
           let move: TagMove;
           try {
-            move = await writer.moveTag(repo, source, tag, { dryRun: options.dryRun === true });
+            move = await writer.moveTag(repo, from, tag, { dryRun: options.dryRun === true });
+            from = move.digest;
           } catch (error) {
             throw exitFor(error, `promote ${image} to ${tag}`);
           }

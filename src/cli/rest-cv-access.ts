@@ -72,7 +72,8 @@ export class RestContainerVersionAccess implements ContainerVersionAccess {
     const entries: HistoryEntry[] = [];
     let next: string | undefined;
     for (let page = 0; page < MAX_HISTORY_PAGES; page++) {
-      const query = next ? `?continue=${encodeURIComponent(next)}` : '';
+      // The largest page the API gives: a history (at most 500 entries) in few requests.
+      const query = `?limit=100${next ? `&continue=${encodeURIComponent(next)}` : ''}`;
       const got = await this.send<{ items: HistoryEntry[]; continue?: string }>(
         'GET',
         `${this.path(key)}/history${query}`,

@@ -97,6 +97,7 @@ export class Promoter implements Runnable {
   }
 
   #wake(key: string, dueAt: Date): void {
+    this.#clearTimer(key);
     const delayMs = Math.min(MAX_TIMER_MS, Math.max(0, dueAt.getTime() - this.#now().getTime()));
     const timer = setTimeout(() => {
       this.#timers.delete(key);
