@@ -103,13 +103,10 @@
     return body;
   }
 
-  // ---- What the workloads API says, read tolerantly.
-  const cvOf = (w) => {
-    const cv = w.containerVersion ?? w.cv;
-    return typeof cv === 'string' ? cv : (cv?.name ?? '');
-  };
-  const readyOf = (w) => w.replicas?.ready ?? w.readyReplicas ?? w.ready;
-  const desiredOf = (w) => w.replicas?.desired ?? w.desiredReplicas ?? w.desired;
+  // ---- Fields of a workload row (GET /api/v1/workloads, WorkloadRow in the OpenAPI document).
+  const cvOf = (w) => w.containerVersion.name;
+  const readyOf = (w) => w.replicas.ready;
+  const desiredOf = (w) => w.replicas.desired;
   const stepText = (r) =>
     r
       ? `${r.strategy ?? ''} step ${r.step} of ${r.steps}${r.phase ? ` (${r.phase})` : ''}`.trim()
@@ -350,7 +347,6 @@
     const spec = cv.spec ?? {};
     const rollout = status.rollout;
     const failed = status.failedDigests ?? [];
-    const ready = (status.conditions ?? []).find((c) => c.type === 'Ready');
     const last = status.lastRollout;
     const canRetry = !rollout && (last?.result === 'Failed' || last?.result === 'RolledBack');
     const facts = [
@@ -383,19 +379,10 @@
       ],
       ['suspended', spec.suspend ? 'yes' : 'no'],
     ];
-    const mine = (state.workloads ?? []).filter(
-      (w) => w.namespace === r.namespace && cvOf(w) === r.name,
-    );
     app.replaceChildren(
       h('p', {}, h('a', { href: '#/' }, '← workloads')),
       flash(),
-      h(
-        'h1',
-        {},
-        title,
-        ' ',
-        badge(ready?.status === 'True' ? 'Ready' : (mine[0]?.state ?? ready?.reason)),
-      ),
+      h('h1', {}, title, ' ', badge(cv.state)),
       h(
         'section',
         { class: 'card', id: 'status' },
@@ -559,17 +546,14 @@
   }
 
   // ---- Loading.
+  /** The workloads (from cvm's caches): on load and on the stream's events; queues are polled. */
   async function refreshList() {
-    const [workloads, queues] = await Promise.allSettled([
-      api(`${API}/workloads`),
-      api(`${API}/queues`),
-    ]);
-    if (workloads.status === 'fulfilled') {
-      state.workloads = workloads.value.items ?? [];
+    try {
+      state.workloads = (await api(`${API}/workloads`)).items ?? [];
       state.listError = undefined;
-    } else state.listError = `workloads: ${workloads.reason.message}`;
-    state.queues =
-      queues.status === 'fulfilled' ? queues.value : { error: `queues: ${queues.reason.message}` };
+    } catch (error) {
+      state.listError = `workloads: ${error.message}`;
+    }
     render();
   }
 
@@ -667,7 +651,17 @@
       const { changed = [] } = JSON.parse(e.data);
       listSoon();
       const r = route();
-      if (r.view === 'detail' && changed.some((c) => c.namespace === r.namespace)) detailSoon();
+      // The detail view reads history and Events from the API server: only for this CV's workloads.
+      const mine = (c) =>
+        (state.workloads ?? []).some(
+          (w) =>
+            w.containerVersion.namespace === r.namespace &&
+            w.containerVersion.name === r.name &&
+            w.namespace === c.namespace &&
+            w.kind === c.kind &&
+            w.name === c.name,
+        );
+      if (r.view === 'detail' && changed.some(mine)) detailSoon();
     });
   }
 
@@ -680,6 +674,7 @@
   setInterval(() => void refreshQueues(), 5_000);
   render();
   void refreshList();
+  void refreshQueues();
   void refreshDetail();
   connect();
 })();
