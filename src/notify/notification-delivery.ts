@@ -1,3 +1,4 @@
+import { parseRetryAfterMs } from '../registry/retry-after.js';
 import { createHmac } from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
 import { PermanentJobError, RetryLaterError } from '../queue/job-errors.js';
@@ -137,11 +138,12 @@ export class NotificationDelivery {
     const status = response.status;
     if (status >= 200 && status < 300) return;
     if (status === 429) {
-      const seconds = Number(response.headers.get('retry-after'));
-      if (Number.isFinite(seconds) && seconds > 0)
+      // Delay-seconds or an HTTP date; without one, the queue's own backoff.
+      const waitMs = parseRetryAfterMs(response.headers.get('retry-after'), Date.now(), -1);
+      if (waitMs > 0)
         throw new RetryLaterError(
-          `the sink answered 429; retry after ${seconds} s`,
-          seconds * 1000,
+          `the sink answered 429; retry after ${Math.ceil(waitMs / 1000)} s`,
+          waitMs,
         );
       throw new SinkUnavailableError('the sink answered 429');
     }
