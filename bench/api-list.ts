@@ -11,6 +11,7 @@ import { Metrics } from '../src/observability/metrics.js';
 import { kubectl } from '../test/kube-emulator/controllers/kubectl.js';
 import { startKubeEmulator } from '../test/kube-emulator/index.js';
 import { waitFor } from '../test/support/wait-for.js';
+import { quantile } from './figures.js';
 
 const CRD = fileURLToPath(new URL('../infra/kubernetes/crd.yaml', import.meta.url));
 const TOKEN = 'bench-ops-token-0123456789abcdef';
@@ -21,9 +22,6 @@ export interface ApiListResult {
   timings: Record<string, { p50: number; p99: number }>;
   requests: number;
 }
-
-const quantile = (sorted: number[], q: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 
 export async function apiList(
   options: { cvs?: number; requests?: number } = {},

@@ -1,72 +1,97 @@
 // `npm run bench`: every benchmark, each figure printed beside the baseline it is compared with,
-// measured in the same run. Options: --only NAME (rollouts.at-once, api.lists), --cvs N,
-// --pod-ready-seconds S, --time-scale X.
+// measured in the same run. Options: --only NAME (a benchmark, or a figure's name or its prefix,
+// e.g. `ingest`), --json FILE (writes [{ name, value, unit, baseline, baselineName, ratio }]).
+// Exits 1 when a figure misses its target.
 import { parseArgs } from 'node:util';
 import { apiList } from './api-list.js';
+import { formatTable, figure, writeJson, type Figure } from './figures.js';
 import { rolloutsAtOnce } from './rollouts-at-once.js';
 
 const { values } = parseArgs({
   options: {
-    cvs: { type: 'string', default: '200' },
-    'pod-ready-seconds': { type: 'string', default: '20' },
-    'time-scale': { type: 'string', default: '1' },
     only: { type: 'string' },
+    json: { type: 'string' },
   },
 });
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+/** A benchmark: the figures it measures (their names, for --only) and how. */
+interface Bench {
+  figures: string[];
+  run: () => Promise<Figure[]>;
+}
 
-const BENCHES: Record<string, () => Promise<void>> = {
-  'rollouts.at-once': benchRolloutsAtOnce,
-  'api.lists': benchApiLists,
+const BENCHES: Record<string, Bench> = {
+  'rollouts.at-once': { figures: ['rollouts.at-once'], run: benchRolloutsAtOnce },
+  'api.lists': {
+    figures: ['api.workloads.p99', 'api.containerversions.p99'],
+    run: benchApiLists,
+  },
 };
 
-async function main(): Promise<void> {
-  const names = values.only ? [values.only] : Object.keys(BENCHES);
-  for (const name of names) {
-    const bench = BENCHES[name];
-    if (!bench)
-      throw new Error(`--only: no benchmark ${name}; one of ${Object.keys(BENCHES).join(', ')}`);
-    await bench();
-  }
-}
-
-async function benchApiLists(): Promise<void> {
-  const r = await apiList({ cvs: 500 });
-  const target = 50;
-  const floor = r.timings['/healthz']!;
-  console.log(
-    `REST API lists (${r.cvs} CVs and Deployments, ${r.requests} requests each, from the caches)`,
-  );
-  console.log(
-    `  baseline: GET /healthz on the same server    p50 ${floor.p50.toFixed(1)} ms, p99 ${floor.p99.toFixed(1)} ms`,
-  );
-  for (const path of ['/api/v1/workloads', '/api/v1/containerversions']) {
-    const t = r.timings[path]!;
-    console.log(
-      `  GET ${path.padEnd(26)} p50 ${t.p50.toFixed(1)} ms, p99 ${t.p99.toFixed(1)} ms (target < ${target} ms): ${t.p99 < target ? 'met' : 'NOT met'}`,
+function selected(only: string | undefined): string[] {
+  const names = Object.keys(BENCHES);
+  if (only === undefined) return names;
+  const match = (n: string) => n === only || n.startsWith(`${only}.`);
+  const chosen = names.filter((b) => match(b) || BENCHES[b]!.figures.some(match));
+  if (chosen.length === 0) {
+    const all = names.flatMap((b) => [b, ...BENCHES[b]!.figures]);
+    throw new Error(
+      `--only: no benchmark or figure ${only}; one of ${[...new Set(all)].join(', ')}`,
     );
-    if (t.p99 >= target) process.exitCode = 1;
   }
+  return chosen;
 }
 
-async function benchRolloutsAtOnce(): Promise<void> {
-  const r = await rolloutsAtOnce({
-    cvs: Number(values.cvs),
-    podReadySeconds: Number(values['pod-ready-seconds']),
-    timeScale: Number(values['time-scale']),
+async function main(): Promise<void> {
+  const figures: Figure[] = [];
+  const began = Date.now();
+  for (const name of selected(values.only)) {
+    const startedMs = Date.now();
+    console.error(`bench ${name}…`);
+    const measured = await BENCHES[name]!.run();
+    console.error(`bench ${name}: ${((Date.now() - startedMs) / 1000).toFixed(0)} s`);
+    figures.push(...measured);
+  }
+  console.log(formatTable(figures));
+  console.log(`(${figures.length} figures in ${((Date.now() - began) / 1000).toFixed(0)} s)`);
+  if (values.json) writeJson(values.json, figures);
+  if (figures.some((f) => f.met === false)) process.exitCode = 1;
+}
+
+async function benchApiLists(): Promise<Figure[]> {
+  const r = await apiList({ cvs: 500 });
+  const floor = r.timings['/healthz']!;
+  return (['workloads', 'containerversions'] as const).map((list) => {
+    const t = r.timings[`/api/v1/${list}`]!;
+    return figure({
+      name: `api.${list}.p99`,
+      value: t.p99,
+      unit: 'ms',
+      baseline: floor.p99,
+      baselineName: 'GET /healthz p99, same server',
+      target: 'value < 50 ms',
+      met: t.p99 < 50,
+      details: [`${r.cvs} CVs; p50 ${t.p50.toFixed(1)} ms (healthz ${floor.p50.toFixed(1)} ms)`],
+    });
   });
-  const target = 1.5;
-  console.log('rollouts at once (one cvm worker process, default concurrency)');
-  console.log(`  baseline: one CV alone, push to Ready        ${seconds(r.singleMs)}`);
-  console.log(`  ${r.cvs} CVs pushed within one second, all Ready  ${seconds(r.allMs)}`);
-  console.log(
-    `  ratio ${r.ratio.toFixed(2)}× (target ≤ ${target}×): ${r.ratio <= target ? 'met' : 'NOT met'}`,
-  );
-  console.log(
-    `  Kubernetes API requests per rollout: ${r.apiRequestsPerRollout.toFixed(1)} (one CV alone: ${r.singleApiRequests})`,
-  );
-  if (r.ratio > target) process.exitCode = 1;
+}
+
+async function benchRolloutsAtOnce(): Promise<Figure[]> {
+  const r = await rolloutsAtOnce({ cvs: 200, podReadySeconds: 20, timeScale: 1 });
+  return [
+    figure({
+      name: 'rollouts.at-once',
+      value: r.allMs / 1000,
+      unit: 's',
+      baseline: r.singleMs / 1000,
+      baselineName: 'one CV alone, push to Ready',
+      target: 'ratio ≤ 1.5',
+      met: r.ratio <= 1.5,
+      details: [
+        `${r.cvs} CVs pushed within 1 s; API requests per rollout ${r.apiRequestsPerRollout.toFixed(1)} (one CV alone: ${r.singleApiRequests})`,
+      ],
+    }),
+  ];
 }
 
 main().catch((error: unknown) => {
