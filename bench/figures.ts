@@ -87,3 +87,29 @@ export function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
+
+/** A benchmark: the names of the figures it measures (for --only) and how it measures them. */
+export interface BenchEntry {
+  figures: string[];
+  run: () => Promise<Figure[]>;
+}
+
+/**
+ * The benchmarks `--only` selects: `only` names a benchmark or a figure, or a prefix of either up
+ * to a dot (`ingest` selects `ingest.generic` and `ingest.dockerhub`); all of them without it.
+ * Throws naming every choice when nothing matches.
+ */
+export function selectBenches(
+  table: Readonly<Record<string, Pick<BenchEntry, 'figures'>>>,
+  only: string | undefined,
+): string[] {
+  const names = Object.keys(table);
+  if (only === undefined) return names;
+  const match = (n: string) => n === only || n.startsWith(`${only}.`);
+  const chosen = names.filter((b) => match(b) || table[b]!.figures.some(match));
+  if (chosen.length === 0) {
+    const all = new Set(names.flatMap((b) => [b, ...table[b]!.figures]));
+    throw new Error(`--only: no benchmark or figure ${only}; one of ${[...all].join(', ')}`);
+  }
+  return chosen;
+}

@@ -4,7 +4,14 @@
 // Exits 1 when a figure misses its target.
 import { parseArgs } from 'node:util';
 import { apiList } from './api-list.js';
-import { formatTable, figure, writeJson, type Figure } from './figures.js';
+import {
+  figure,
+  formatTable,
+  selectBenches,
+  writeJson,
+  type BenchEntry,
+  type Figure,
+} from './figures.js';
 import { rolloutsAtOnce } from './rollouts-at-once.js';
 
 const { values } = parseArgs({
@@ -14,13 +21,7 @@ const { values } = parseArgs({
   },
 });
 
-/** A benchmark: the figures it measures (their names, for --only) and how. */
-interface Bench {
-  figures: string[];
-  run: () => Promise<Figure[]>;
-}
-
-const BENCHES: Record<string, Bench> = {
+const BENCHES: Record<string, BenchEntry> = {
   'rollouts.at-once': { figures: ['rollouts.at-once'], run: benchRolloutsAtOnce },
   'api.lists': {
     figures: ['api.workloads.p99', 'api.containerversions.p99'],
@@ -28,24 +29,10 @@ const BENCHES: Record<string, Bench> = {
   },
 };
 
-function selected(only: string | undefined): string[] {
-  const names = Object.keys(BENCHES);
-  if (only === undefined) return names;
-  const match = (n: string) => n === only || n.startsWith(`${only}.`);
-  const chosen = names.filter((b) => match(b) || BENCHES[b]!.figures.some(match));
-  if (chosen.length === 0) {
-    const all = names.flatMap((b) => [b, ...BENCHES[b]!.figures]);
-    throw new Error(
-      `--only: no benchmark or figure ${only}; one of ${[...new Set(all)].join(', ')}`,
-    );
-  }
-  return chosen;
-}
-
 async function main(): Promise<void> {
   const figures: Figure[] = [];
   const began = Date.now();
-  for (const name of selected(values.only)) {
+  for (const name of selectBenches(BENCHES, values.only)) {
     const startedMs = Date.now();
     console.error(`bench ${name}…`);
     const measured = await BENCHES[name]!.run();
