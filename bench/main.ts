@@ -98,6 +98,7 @@ async function benchEmulatorFill(): Promise<Figure[]> {
       met: last / first >= 0.8,
       details: [
         `last 2,000 of ${r.cvs} CVs + Deployments + namespaces over HTTP, 24 POSTs in flight; rounds ${r.roundMs.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s; total ${(r.totalMs / 1000).toFixed(0)} s; emulator RSS ${r.rssMiB.toFixed(0)} MiB`,
+        `emulator CPU per object: first 2,000 ${r.cpuMsPerObject[0]!.toFixed(2)} ms, last 2,000 ${r.cpuMsPerObject[r.cpuMsPerObject.length - 1]!.toFixed(2)} ms`,
       ],
     }),
   ];
