@@ -413,6 +413,20 @@ export async function pushToPatch(options: PushToPatchOptions = {}): Promise<Pus
     const events = o.rate * o.seconds;
     const accepted: (number | null | undefined)[] = new Array(events);
     const sends: Promise<void>[] = [];
+    const probes: number[] = [];
+    let probing = Boolean(process.env.BENCH_DEBUG);
+    const probe = async () => {
+      while (probing) {
+        const t = performance.now();
+        const r = await fetch(`${parts.emulator.url}/api/v1/namespaces/floor`, {
+          headers: { authorization: `Bearer ${EMULATOR_TOKEN}` },
+        });
+        await r.arrayBuffer();
+        probes.push(performance.now() - t);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    };
+    const probed = probe();
     const began = performance.now();
     let sendLagMs = 0;
     for (let e = 0; e < events; e++) {
@@ -441,6 +455,10 @@ export async function pushToPatch(options: PushToPatchOptions = {}): Promise<Pus
       intervalMs: 50,
     }).catch(() => undefined);
     const end = performance.now();
+    probing = false;
+    await probed;
+    if (process.env.BENCH_DEBUG)
+      console.error('emulator GET ms during the run', probes.map((p) => Math.round(p)).join(' '));
     const latencies: number[] = [];
     const all: number[] = [];
     let refused = 0;
