@@ -1,11 +1,14 @@
 // Benchmark "push to patch" (DESIGN §9): ms from a webhook accepted (the receiver's 202) to the
 // workload PATCH received by the Kubernetes emulator, with 200 ContainerVersions and Deployments,
 // 200 events a second for 20 s, `cvm receiver` and `cvm worker` as child processes. Each event is
-// a real new image: 200 CVs × 20 images, each with its own config, are uploaded ahead of time by
-// digest; an event moves the CV's tag to its next image (a manifest PUT) and then sends the
-// signed generic webhook with the digest. The floor: the Redis round trips of the path (receiver
-// add, route job taken, rollout added, rollout job taken), one registry HEAD and one Deployment
-// PATCH, timed alone in the same run.
+// a real new image: 200 CVs × 21 images, each with its own config, are written into the
+// registry's storage ahead of time (as a push leaves them, untagged); an event moves the CV's tag
+// to its next image (a manifest PUT) and then sends the signed generic webhook with the digest.
+// A warm-up round (untimed) rolls every CV out once first. The PATCH is timed where the emulator
+// logs the request. The floor: the Redis round trips of the path (receiver add, route job taken,
+// rollout added, rollout job taken), one registry HEAD and one Deployment PATCH, timed alone in
+// the same run. Environment: BENCH_WORKER_NODE_OPTIONS (e.g. `--import <profiler preload>`),
+// BENCH_ROLLOUT_CONCURRENCY (CVM_ROLLOUT_CONCURRENCY of the worker; default: cvm's), BENCH_DEBUG.
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -229,6 +232,9 @@ async function start(
     CVM_KUBECONFIG: emulator.kubeconfigPath,
     CVM_GENERIC_SECRETS: SECRET,
     CVM_LOG_LEVEL: 'info',
+    ...(process.env.BENCH_ROLLOUT_CONCURRENCY
+      ? { CVM_ROLLOUT_CONCURRENCY: process.env.BENCH_ROLLOUT_CONCURRENCY }
+      : {}),
   };
   const processes: ChildProcess[] = [];
   const parts: Parts = { emulator, registry, processes, prefix };
