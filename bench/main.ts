@@ -13,6 +13,7 @@ import {
   type BenchEntry,
   type Figure,
 } from './figures.js';
+import { pushToPatch } from './push-to-patch.js';
 import { rolloutsAtOnce } from './rollouts-at-once.js';
 
 const { values } = parseArgs({
@@ -23,6 +24,7 @@ const { values } = parseArgs({
 });
 
 const BENCHES: Record<string, BenchEntry> = {
+  'push-to-patch': { figures: ['push-to-patch.p99'], run: benchPushToPatch },
   'rollouts.at-once': { figures: ['rollouts.at-once'], run: benchRolloutsAtOnce },
   'api.lists': {
     figures: ['api.workloads.p99', 'api.containerversions.p99'],
@@ -63,6 +65,33 @@ async function benchApiLists(): Promise<Figure[]> {
       details: [`${r.cvs} CVs; p50 ${t.p50.toFixed(1)} ms (healthz ${floor.p50.toFixed(1)} ms)`],
     });
   });
+}
+
+async function benchPushToPatch(): Promise<Figure[]> {
+  const r = await pushToPatch({
+    cvs: 200,
+    rate: 200,
+    seconds: 20,
+    ...(process.env.BENCH_WORKER_NODE_OPTIONS
+      ? { workerNodeOptions: process.env.BENCH_WORKER_NODE_OPTIONS }
+      : {}),
+  });
+  const ratio = r.p99 / r.floor.p99;
+  const allApplied = r.patched === r.events;
+  return [
+    figure({
+      name: 'push-to-patch.p99',
+      value: r.p99,
+      unit: 'ms',
+      baseline: r.floor.p99,
+      baselineName: 'floor: Redis round trips + HEAD + PATCH alone, p99',
+      target: 'value < 50 ms, ratio ≤ 3, every event patched',
+      met: r.p99 < 50 && ratio <= 3 && allApplied,
+      details: [
+        `${r.events} events (200 CVs, 200/s for 20 s), ${r.patched} patched${r.refused > 0 ? `, ${r.refused} not accepted` : ''}; p50 ${r.p50.toFixed(1)} ms, p90 ${r.p90.toFixed(1)} ms (floor p50 ${r.floor.p50.toFixed(1)} ms); sender lag ${r.sendLagMs.toFixed(0)} ms`,
+      ],
+    }),
+  ];
 }
 
 async function benchRolloutsAtOnce(): Promise<Figure[]> {

@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 
 /**
@@ -12,6 +15,8 @@ import { KubeConfig } from '@kubernetes/client-node';
  * `skipTLSVerify` (libraries.md §1.1), although there is no TLS to verify. Such clusters get
  * `skipTLSVerify: true` here, so a plain-HTTP API server (the emulator, `kubectl proxy`) works.
  * `https://` clusters are left exactly as configured.
+ *
+ * The generated API clients reuse their connections ({@link reuseConnections}).
  *
  * Throws when the file cannot be read or parsed; it does not contact the API server.
  */
@@ -29,6 +34,7 @@ export function loadKubeConfig(
     kubeConfig.loadFromDefault();
   }
   allowPlainHttp(kubeConfig);
+  reuseConnections(kubeConfig);
   return requestTimeoutMs === undefined
     ? kubeConfig
     : withRequestTimeout(kubeConfig, requestTimeoutMs);
@@ -45,6 +51,53 @@ export function withRequestTimeout(kubeConfig: KubeConfig, timeoutMs: number): K
   kubeConfig.applySecurityAuthentication = async (context) => {
     await authenticate(context);
     if (!context.getSignal()) context.setSignal(AbortSignal.timeout(timeoutMs));
+  };
+  return kubeConfig;
+}
+
+/** Agents kept per distinct set of TLS options (a rotated client certificate makes another). */
+const MAX_AGENTS = 4;
+
+/**
+ * Makes the generated API clients (`makeApiClient`) send their requests over kept-alive
+ * connections. client-node 1.4 makes a new `http.Agent`/`https.Agent` for every request, without
+ * keep-alive, so each request opens a TCP connection (and a TLS handshake). Here the agent it
+ * made is swapped for a kept-alive one with the same options, one per distinct set of options
+ * (server, CA, client certificate and key, verification), the least recent dropped past
+ * {@link MAX_AGENTS}. Proxy agents and watches (which do not go through this hook) are left alone.
+ * Returns the same instance.
+ */
+export function reuseConnections(kubeConfig: KubeConfig): KubeConfig {
+  const authenticate = kubeConfig.applySecurityAuthentication.bind(kubeConfig);
+  const agents = new Map<string, HttpAgent>();
+  kubeConfig.applySecurityAuthentication = async (context) => {
+    await authenticate(context);
+    const made = context.getAgent();
+    // Exactly client-node's own agents: a proxy agent subclasses them and keeps its own ways.
+    const Kind =
+      made?.constructor === HttpAgent
+        ? HttpAgent
+        : made?.constructor === HttpsAgent
+          ? HttpsAgent
+          : undefined;
+    if (!made || !Kind) return;
+    const options = (made as HttpAgent & { options: Record<string, unknown> }).options;
+    const key = createHash('sha256')
+      .update(JSON.stringify([Kind.name, kubeConfig.getCurrentCluster()?.server, options]))
+      .digest('hex');
+    let agent = agents.get(key);
+    if (agent) {
+      agents.delete(key);
+    } else {
+      agent = new Kind({ ...options, keepAlive: true });
+      for (const [oldKey, old] of agents) {
+        if (agents.size < MAX_AGENTS) break;
+        agents.delete(oldKey);
+        old.destroy();
+      }
+    }
+    agents.set(key, agent);
+    context.setAgent(agent);
   };
   return kubeConfig;
 }

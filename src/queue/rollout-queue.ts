@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from './connections.js';
 import { QueueName } from './names.js';
@@ -75,13 +76,18 @@ export class RolloutQueue implements RolloutSink, RolloutWaker {
   }
 
   async enqueue(data: RolloutJobData): Promise<void> {
+    const jobId = randomUUID();
     const job = await this.queue.add(`${data.namespace}/${data.name}`, data, {
       ...this.#jobOptions,
+      jobId,
       deduplication: {
         id: rolloutDeduplicationId(data.namespace, data.name),
         keepLastIfActive: true,
       },
     });
+    // Our own id back: a new job, waiting with this data (or, behind the CV's active job, kept to
+    // run after it). Nothing more to look at. Another id: deduplicated into that job.
+    if (job.id === jobId) return;
     // Deduplicated into a job that waits (a retry backoff, a rollout waiting for its workloads):
     // a new request means the world changed, so that job runs now, with the newest trigger.
     const state = job.id ? await this.queue.getJobState(job.id) : 'unknown';

@@ -35,6 +35,12 @@ export interface OciRegistryClientOptions extends RegistryHttpOptions {
   tagPageSize?: number;
   /** Most pages of tags read per `tagsOf`; the rest are ignored. Default 50. */
   maxTagPages?: number;
+  /**
+   * Descriptions of digests kept (least recently used dropped first). A digest names its
+   * manifest's exact bytes and the manifest names its config by digest, so a description never
+   * changes. Default 1000; 0 keeps none.
+   */
+  describeCacheSize?: number;
 }
 
 const DEFAULT_TAG_LIMIT = 50;
@@ -62,11 +68,13 @@ export class OciRegistryClient implements RegistryClient, TagWriter {
   readonly #http: RegistryHttp;
   readonly #tagPageSize: number;
   readonly #maxTagPages: number;
+  readonly #described: LruCache<Promise<ImageDetails>>;
 
   constructor(options: OciRegistryClientOptions = {}) {
     this.#http = new RegistryHttp(options);
     this.#tagPageSize = options.tagPageSize ?? 100;
     this.#maxTagPages = options.maxTagPages ?? 50;
+    this.#described = new LruCache(options.describeCacheSize ?? 1000);
   }
 
   async resolveTag(repo: RepositoryRef, tag: string): Promise<ResolvedTag | null> {
@@ -86,7 +94,26 @@ export class OciRegistryClient implements RegistryClient, TagWriter {
     return fetched && { digest: fetched.digest, mediaType: fetched.manifest.mediaType };
   }
 
-  async describe(repo: RepositoryRef, digest: string): Promise<ImageDetails> {
+  /**
+   * Manifest and config of a digest, read once per repository and digest while it stays among
+   * the `describeCacheSize` most recently described (content-addressed: it cannot change); a
+   * read that failed is not kept. Concurrent calls for one digest share one read.
+   */
+  describe(repo: RepositoryRef, digest: string): Promise<ImageDetails> {
+    const key = `${name(repo)}@${digest}`;
+    const cached = this.#described.get(key);
+    if (cached) return cached;
+    const details = this.#describe(repo, digest);
+    this.#described.set(key, details);
+    details.catch(() => this.#described.delete(key, details));
+    return details;
+  }
+
+  warm(repo: RepositoryRef, digest: string): void {
+    this.describe(repo, digest).catch(() => undefined);
+  }
+
+  async #describe(repo: RepositoryRef, digest: string): Promise<ImageDetails> {
     const fetched = await this.#manifest(repo, digest);
     if (!fetched) throw new ImageNotFoundError(`${name(repo)}@${digest} does not exist`);
     const { manifest } = fetched;
@@ -302,6 +329,35 @@ export class OciRegistryClient implements RegistryClient, TagWriter {
       path = nextPath(response.headers.get('link'), `${this.#http.baseUrl(repo.registry)}${path}`);
     }
     return tags;
+  }
+}
+
+/** A bounded map whose least recently read or written entry goes first. */
+class LruCache<V> {
+  readonly #entries = new Map<string, V>();
+  constructor(private readonly size: number) {}
+
+  get(key: string): V | undefined {
+    const value = this.#entries.get(key);
+    if (value === undefined) return undefined;
+    this.#entries.delete(key);
+    this.#entries.set(key, value);
+    return value;
+  }
+
+  set(key: string, value: V): void {
+    if (this.size <= 0) return;
+    this.#entries.delete(key);
+    this.#entries.set(key, value);
+    for (const oldest of this.#entries.keys()) {
+      if (this.#entries.size <= this.size) break;
+      this.#entries.delete(oldest);
+    }
+  }
+
+  /** Removes `key` if it still holds `value`. */
+  delete(key: string, value: V): void {
+    if (this.#entries.get(key) === value) this.#entries.delete(key);
   }
 }
 

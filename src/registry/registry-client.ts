@@ -60,6 +60,12 @@ export interface RegistryClient {
   /** Manifest and config of a digest. @throws ImageNotFoundError */
   describe(repo: RepositoryRef, digest: string): Promise<ImageDetails>;
   /**
+   * Starts reading what {@link describe} will be asked for `digest` soon, when the client keeps
+   * descriptions (the OCI client does; ECR's answer carries tags, which move, so it does not).
+   * Never throws; a failed read is not kept, and the later describe reads again.
+   */
+  warm?(repo: RepositoryRef, digest: string): void;
+  /**
    * Tags of the repository that point at `digest`, among those `filter` accepts (tested before
    * any per-tag request). Bounded: at most `limit` candidate tags are resolved (default 50).
    */

@@ -40,7 +40,24 @@ export async function validateImage(
   digest: string,
   workloads: readonly Workload[],
 ): Promise<ImageValidation> {
-  const details = await registry.describe(repo, digest);
+  // Every read starts at once (the running digest is read off the workloads); the checks still
+  // look at them in order, and the first read that fails is the error, as if read one by one.
+  const runningDigest = workloads
+    .map((w) => digestOfImage(containerOf(w, spec.container)?.image))
+    .find((d) => d !== undefined && d !== digest);
+  const described = registry.describe(repo, digest);
+  const runningCreated = runningDigest
+    ? registry.describe(repo, runningDigest).then(
+        (d) => d.created ?? d.pushedAt,
+        () => undefined,
+      )
+    : Promise.resolve(undefined);
+  const architectures = quiet(deps.nodes.architectures());
+  const scan = quiet(registry.scanFindings(repo, digest));
+  const signature = deps.cosignPublicKey
+    ? quiet(registry.verifySignature(repo, digest, deps.cosignPublicKey))
+    : undefined;
+  const details = await described;
   const pattern = spec.versionPattern ? new RegExp(spec.versionPattern) : undefined;
   const matchingTags = pattern
     ? (details.tags?.filter((t) => pattern.test(t)) ??
@@ -49,21 +66,12 @@ export async function validateImage(
   const version = nameVersion({ digest, matchingTags, labels: details.labels });
   // Only a tag that exists goes into the image: the version tag, else the followed tag.
   const image = `${spec.imageRepo}:${versionTag(matchingTags) ?? spec.tag}@${digest}`;
-  const runningDigest = workloads
-    .map((w) => digestOfImage(containerOf(w, spec.container)?.image))
-    .find((d) => d !== undefined && d !== digest);
-  const runningCreated = runningDigest
-    ? await registry.describe(repo, runningDigest).then(
-        (d) => d.created ?? d.pushedAt,
-        () => undefined,
-      )
-    : undefined;
   const checks: (() => Promise<Verdict> | Verdict)[] = [
-    async () => checkPlatforms(details.platforms, await deps.nodes.architectures()),
-    () =>
+    async () => checkPlatforms(details.platforms, await architectures),
+    async () =>
       checkRegression(
         details.created ?? details.pushedAt,
-        runningCreated,
+        await runningCreated,
         spec.policy.allowRegression,
       ),
     () =>
@@ -72,10 +80,10 @@ export async function validateImage(
         spec.policy.minImageAgeSeconds,
         deps.now(),
       ),
-    async () => checkScan(await registry.scanFindings(repo, digest), spec.policy.maxSeverity),
+    async () => checkScan(await scan, spec.policy.maxSeverity),
     async () => {
-      if (!deps.cosignPublicKey) return { outcome: 'pass' };
-      const check = await registry.verifySignature(repo, digest, deps.cosignPublicKey);
+      if (!signature) return { outcome: 'pass' };
+      const check = await signature;
       return check.verified
         ? { outcome: 'pass' }
         : {
@@ -90,4 +98,13 @@ export async function validateImage(
     if (verdict.outcome !== 'pass') return { ...verdict, version };
   }
   return { outcome: 'pass', version, image };
+}
+
+/**
+ * `promise`, marked as handled: a read started early whose check is never reached (an earlier
+ * one decided) must not be an unhandled rejection; a check that awaits it still sees the error.
+ */
+function quiet<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }

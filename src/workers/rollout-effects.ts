@@ -50,15 +50,30 @@ export interface WorkloadsChange {
 export class WorkloadEffects {
   constructor(private readonly deps: WorkloadEffectsDeps) {}
 
-  /** `resolve`: the tag's digest now and the selected workloads. */
-  async resolve(spec: ContainerVersionSpec, namespace: string): Promise<Partial<RolloutFacts>> {
+  /**
+   * `resolve`: the tag's digest now and the selected workloads. A digest the CV has not run and
+   * not refused is about to be validated: its manifest and config are read meanwhile (when the
+   * registry client keeps them), while the workloads are still being listed.
+   */
+  async resolve(
+    spec: ContainerVersionSpec,
+    namespace: string,
+    status?: { currentDigest?: string; failedDigests?: readonly string[] },
+  ): Promise<Partial<RolloutFacts>> {
     // BlueGreen's namespace variant: the colours are namespaces of their own.
     const namespaces =
       spec.strategy.type === 'BlueGreen' && spec.strategy.blueGreen?.namespaces
         ? spec.strategy.blueGreen.namespaces
         : [namespace];
+    const repo = parseRepository(spec.imageRepo);
+    const registry = this.deps.registries.for(repo.registry);
+    const tagged = this.tagDigest(spec).then((digest) => {
+      if (digest && digest !== status?.currentDigest && !status?.failedDigests?.includes(digest))
+        registry.warm?.(repo, digest);
+      return digest;
+    });
     const [digest, ...lists] = await Promise.all([
-      this.tagDigest(spec),
+      tagged,
       ...namespaces.map((ns) => this.deps.workloads.list(ns, spec.selector)),
     ]);
     return { resolved: digest ? { digest } : null, selected: lists.flat() };

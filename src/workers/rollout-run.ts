@@ -56,6 +56,8 @@ export class RolloutRun {
   readonly #status: RunStatus;
   readonly #start: StartContext;
   #recorded: RunOutcome | undefined;
+  /** Work started by an action that the run awaits before it ends (see StartContext.defer). */
+  readonly #deferred: Promise<unknown>[] = [];
 
   constructor(
     private readonly deps: RolloutRunnerDeps,
@@ -71,10 +73,25 @@ export class RolloutRun {
     });
     this.#steps = new TrafficSteps({ ...deps, traffic: this.#traffic, spec, log });
     this.#status = new RunStatus(deps, generation, data);
-    this.#start = { deps, spec, data, status: this.#status, log };
+    this.#start = {
+      deps,
+      spec,
+      data,
+      status: this.#status,
+      log,
+      defer: (work) => this.#deferred.push(work.catch(() => undefined)),
+    };
   }
 
   async loop(start: StoredContainerVersion): Promise<RunOutcome> {
+    try {
+      return await this.#loop(start);
+    } finally {
+      await Promise.all(this.#deferred);
+    }
+  }
+
+  async #loop(start: StoredContainerVersion): Promise<RunOutcome> {
     // Brought by a push, a poll or a sync (not a watch event or a recheck): the tag may have moved.
     let news = this.data.trigger.kind !== 'resume' ? { news: true } : {};
     let facts: RolloutFacts = { cv: start, spec: this.spec, now: this.deps.now(), ...news };
@@ -85,7 +102,7 @@ export class RolloutRun {
         'rollout action',
       );
       if (action.type === 'resolve') {
-        facts = { ...facts, ...(await this.#resolve(start.metadata.namespace)) };
+        facts = { ...facts, ...(await this.#resolve(start.metadata.namespace, facts.cv)) };
         continue;
       }
       if (action.type === 'observe') {
@@ -122,10 +139,10 @@ export class RolloutRun {
     return digest !== cv.status?.rollout?.digest;
   }
 
-  async #resolve(namespace: string): Promise<Partial<RolloutFacts>> {
+  async #resolve(namespace: string, cv: StoredContainerVersion): Promise<Partial<RolloutFacts>> {
     const keys = STRATEGIES[this.spec.strategy.type]?.services?.(this.spec, namespace) ?? [];
     const [resolved, services] = await Promise.all([
-      this.#effects.resolve(this.spec, namespace),
+      this.#effects.resolve(this.spec, namespace, cv.status),
       keys.length > 0 ? this.#traffic.services(keys) : undefined,
     ]);
     return { ...resolved, ...(services ? { services } : {}) };

@@ -29,6 +29,11 @@ export interface StartContext {
   data: RolloutJobData;
   status: RunStatus;
   log: Logger;
+  /**
+   * Takes work that need not finish before the next action (the RolloutStarted Event, a
+   * courtesy that never fails): the run awaits it before it ends. Without it, it is awaited here.
+   */
+  defer?: (work: Promise<unknown>) => void;
 }
 
 /** The CV after the start, or the outcome when the image was refused. */
@@ -39,6 +44,8 @@ export type StartResult = { cv: StoredContainerVersion } | { outcome: RunOutcome
  * image, which passed them before), then the rollout's start written to `status.rollout` before
  * anything is patched, with a RolloutStarted (or DriftCorrected) Event. A check that says "not
  * yet" throws {@link RetryLaterError}; one that refuses the digest remembers it in `failedDigests`.
+ *
+ * The RolloutStarted Event is handed to `ctx.defer` when given, so the first patch need not wait for it.
  *
  * `rollback`: a person's rollback request. The regression policy does not apply to it; the
  * request is recorded in `status.lastRequest` in the write that starts the rollout (with the held
@@ -140,12 +147,15 @@ export async function startRollout(
     },
     [status.progressing(reason, rollout.message)],
   );
-  await ctx.deps.events.record(
+  // The Event goes out while the workloads are patched: the rollout's start is written already.
+  const recorded = ctx.deps.events.record(
     cvReference(cv),
     'Normal',
     reason,
     heal || rollback ? rollout.message : `rolling out ${image}`,
   );
+  if (ctx.defer) ctx.defer(recorded);
+  else await recorded;
   if (rollback) ctx.deps.observer?.requested?.(rollback.action, 'Applied');
   ctx.log.info({ digest, version, heal }, 'rollout started');
   // After the write that starts the rollout (its id is in the status now). Not failing the step:

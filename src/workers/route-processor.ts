@@ -19,19 +19,22 @@ export class RouteProcessor {
 
   async process(event: PushEvent): Promise<{ routed: number }> {
     const following = this.deps.index.following(event.registry, event.repository, event.tag);
-    for (const cv of following) {
-      await this.deps.rollouts.enqueue({
-        namespace: cv.namespace,
-        name: cv.name,
-        uid: cv.uid,
-        trigger: {
-          kind: event.kind,
-          source: event.source,
-          receivedAt: event.receivedAt,
-          ...(event.digest ? { digest: event.digest } : {}),
-        },
-      });
-    }
+    // Each CV's rollout is its own job: queued at once, not one after another.
+    await Promise.all(
+      following.map((cv) =>
+        this.deps.rollouts.enqueue({
+          namespace: cv.namespace,
+          name: cv.name,
+          uid: cv.uid,
+          trigger: {
+            kind: event.kind,
+            source: event.source,
+            receivedAt: event.receivedAt,
+            ...(event.digest ? { digest: event.digest } : {}),
+          },
+        }),
+      ),
+    );
     this.deps.logger.debug(
       { image: `${event.registry}/${event.repository}:${event.tag}`, routed: following.length },
       following.length > 0 ? 'push event routed' : 'push event followed by no ContainerVersion',

@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -66,6 +68,37 @@ describe('loadKubeConfig', () => {
       expect(kc.getCurrentCluster()).toMatchObject({ server: emulator.url, skipTLSVerify: true });
     } finally {
       process.env = saved;
+    }
+  });
+
+  it("sends the API clients' requests over one kept-alive connection, not one each", async () => {
+    let connections = 0;
+    const server = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ kind: 'NamespaceList', apiVersion: 'v1', items: [] }));
+    });
+    server.on('connection', () => connections++);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const path = join(dir, 'counting');
+    const { port } = server.address() as AddressInfo;
+    writeFileSync(
+      path,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        `clusters: [{ name: c, cluster: { server: 'http://127.0.0.1:${port}' } }]`,
+        'users: [{ name: u, user: { token: t } }]',
+        'contexts: [{ name: ctx, context: { cluster: c, user: u } }]',
+        'current-context: ctx',
+      ].join('\n'),
+    );
+    try {
+      const core = loadKubeConfig(path, {}, 5_000).makeApiClient(CoreV1Api);
+      for (let i = 0; i < 3; i++) await core.listNamespace();
+      expect(connections).toBe(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

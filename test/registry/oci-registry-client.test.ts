@@ -60,6 +60,64 @@ describe('OciRegistryClient against docker-registry', () => {
     });
   });
 
+  it('describes a digest once: a second describe makes no manifest or blob GET at the registry', async () => {
+    const repo = repoRef('oci-client/describe-cache');
+    const image = writeOciImage('4.0.0', { labels: { n: 'cached' } });
+    skopeoPush(image, `${registry.host}/${repo.repository}:4.0.0`);
+    const oci = client();
+    const reads = () =>
+      registry.requests(new RegExp(`^GET /v2/${repo.repository}/(manifests|blobs)/`)).length;
+    // docker-registry writes its access log line after the answer; give it a moment.
+    const settled = async () => {
+      let seen = -1;
+      while (seen !== reads()) {
+        seen = reads();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return seen;
+    };
+
+    const before = await settled();
+    const [first, concurrent] = await Promise.all([
+      oci.describe(repo, image.manifestDigest),
+      oci.describe(repo, image.manifestDigest),
+    ]);
+    const afterFirst = await settled();
+    expect(afterFirst - before).toBe(2); // the manifest and its config, once for both calls
+    expect(concurrent).toEqual(first);
+
+    expect(await oci.describe(repo, image.manifestDigest)).toEqual(first);
+    expect(await settled()).toBe(afterFirst);
+    // Another client (no cache of its own yet) reads the registry again.
+    await client().describe(repo, image.manifestDigest);
+    expect(await settled()).toBe(afterFirst + 2);
+  });
+
+  it('keeps only describeCacheSize descriptions and never a failed one', async () => {
+    const repo = repoRef('oci-client/describe-cache-bounded');
+    const a = writeOciImage('a', { labels: { n: 'a' } });
+    const b = writeOciImage('b', { labels: { n: 'b' } });
+    skopeoPush(a, `${registry.host}/${repo.repository}:a`);
+    skopeoPush(b, `${registry.host}/${repo.repository}:b`);
+    const oci = client({ describeCacheSize: 1 });
+    const manifestGets = async (digest: string) => {
+      await new Promise((r) => setTimeout(r, 300));
+      return registry.requests(new RegExp(`^GET /v2/${repo.repository}/manifests/${digest}`))
+        .length;
+    };
+
+    await oci.describe(repo, a.manifestDigest);
+    await oci.describe(repo, b.manifestDigest); // a is dropped: the cache holds one
+    await oci.describe(repo, a.manifestDigest);
+    expect(await manifestGets(a.manifestDigest)).toBe(2);
+    expect(await manifestGets(b.manifestDigest)).toBe(1);
+
+    const missing = `sha256:${'1'.repeat(64)}`;
+    await expect(oci.describe(repo, missing)).rejects.toBeInstanceOf(ImageNotFoundError);
+    await expect(oci.describe(repo, missing)).rejects.toBeInstanceOf(ImageNotFoundError);
+    expect(await manifestGets(missing)).toBe(2);
+  });
+
   it('describing a digest the repository does not hold throws ImageNotFoundError', async () => {
     const repo = repoRef('oci-client/describe');
     const missing = `sha256:${'0'.repeat(64)}`;

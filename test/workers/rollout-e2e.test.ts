@@ -192,6 +192,36 @@ describe('push → receiver → workers → workload (docker-registry, emulator,
     expect(imageOf(await stack.deployment('dup', 'api'))).toContain(newest);
   }, 90_000);
 
+  it('the next rollout reads no manifest of the image it replaces and the new one once: descriptions are kept by digest', async () => {
+    await stack.apply([
+      namespace('cached'),
+      deployment('cached', 'api', 'example.com/old/api:1'),
+      containerVersion('cached', 'api', cvSpec({ tag: 'cached' })),
+    ]);
+    const first = stack.push(['sha-c0ffee1', 'cached']);
+    await stack.rolloutOf('cached', 'api', first);
+    // docker-registry logs a request after answering it: let the log settle before counting.
+    const manifestGets = async (digest: string) => {
+      let seen = -1;
+      let now = 0;
+      while (seen !== now) {
+        seen = now;
+        await new Promise((r) => setTimeout(r, 300));
+        now = stack.registry.requests(new RegExp(`^GET /v2/team/api/manifests/${digest}$`)).length;
+      }
+      return now;
+    };
+    const firstReads = await manifestGets(first);
+    expect(firstReads).toBe(1);
+
+    const second = stack.push(['sha-c0ffee2', 'cached']);
+    const cv = await stack.rolloutOf('cached', 'api', second);
+    expect(cv.status.lastRollout).toMatchObject({ result: 'Succeeded', version: 'sha-c0ffee2' });
+    // The regression check compared it with the running image, whose description was kept.
+    expect(await manifestGets(first)).toBe(firstReads);
+    expect(await manifestGets(second)).toBe(1);
+  });
+
   it('two CVs following the same repo:tag in two namespaces update only their own namespace', async () => {
     await stack.apply([
       namespace('team-a'),
