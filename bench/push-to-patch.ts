@@ -450,10 +450,22 @@ export async function pushToPatch(options: PushToPatchOptions = {}): Promise<Pus
       );
     }
     await Promise.all(sends);
-    const digestOf = (e: number) => images[e % o.cvs]![1 + Math.floor(e / o.cvs)]!.digest;
+    const generations = 1 + Math.floor((events - 1) / o.cvs);
+    // Newest wins (ADR 0003): pushes to a CV whose rollout is in flight collapse into one job that
+    // deploys what the tag points to when it runs, so an event is applied by the first PATCH of
+    // its image or of a later one of the same CV.
+    const appliedAt = (e: number): number | undefined => {
+      const cv = images[e % o.cvs]!;
+      let first: number | undefined;
+      for (let g = 1 + Math.floor(e / o.cvs); g <= generations; g++) {
+        const at = patchedAt.get(cv[g]!.digest);
+        if (at !== undefined && (first === undefined || at < first)) first = at;
+      }
+      return first;
+    };
     const allPatched = () =>
       Array.from({ length: events }, (_, e) => e).every(
-        (e) => accepted[e] === null || patchedAt.has(digestOf(e)),
+        (e) => accepted[e] === null || appliedAt(e) !== undefined,
       );
     const drainBegan = performance.now();
     await waitFor(allPatched, 'every event patched', {
@@ -474,7 +486,7 @@ export async function pushToPatch(options: PushToPatchOptions = {}): Promise<Pus
         refused++;
         continue;
       }
-      const patched = patchedAt.get(digestOf(e));
+      const patched = appliedAt(e);
       if (patched === undefined) all.push(end - at);
       else {
         // A PATCH can reach the emulator before the 202 reaches the sender.
