@@ -13,6 +13,7 @@ import {
   type Figure,
 } from './figures.js';
 import { rolloutsAtOnce } from './rollouts-at-once.js';
+import { scale } from './scale.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,6 +24,16 @@ const { values } = parseArgs({
 
 const BENCHES: Record<string, BenchEntry> = {
   'rollouts.at-once': { figures: ['rollouts.at-once'], run: benchRolloutsAtOnce },
+  scale: {
+    figures: [
+      'scale.rss',
+      'scale.idle-cpu',
+      'scale.registry-requests',
+      'scale.first-sync',
+      'scale.idle-api-requests',
+    ],
+    run: () => scale({ cvs: 10_000 }),
+  },
   'api.lists': {
     figures: ['api.workloads.p99', 'api.containerversions.p99'],
     run: benchApiLists,
