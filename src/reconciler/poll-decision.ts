@@ -14,6 +14,12 @@ export interface PollableCv {
   pollIntervalSeconds: number;
   suspend: boolean;
   currentDigest: string | undefined;
+  /**
+   * Whether the CV's generation is observed (its status written for it). `false`: the CV
+   * controller syncs it (its rollout job resolves the tag), so a leader's sweep need not poll it.
+   * Default true.
+   */
+  synced?: boolean;
 }
 
 /** One `registry/repository:tag` and the CVs that follow it. */
