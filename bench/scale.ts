@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -389,6 +389,7 @@ export async function scale(options: ScaleOptions = {}): Promise<Figure[]> {
     const pollsPerMinute = (polls / o.pushSeconds) * 60;
     log(`pushes delivered in ${pushMs} ms; ${polls} polls in ${o.pushSeconds} s`);
     await stopProcess(cvm.proc);
+    if (process.env.BENCH_SCALE_LOG) writeFileSync(process.env.BENCH_SCALE_LOG, cvm.output());
     log(
       `profile windows (ms since cvm serve started): first sync 0–${firstSyncMs}, idle ${idleFrom}–${idleFrom + idleMs}, pushes ${pushWindowFrom}–`,
     );

@@ -15,11 +15,12 @@ export interface PollableCv {
   suspend: boolean;
   currentDigest: string | undefined;
   /**
-   * Whether the CV's generation is observed (its status written for it). `false`: the CV
-   * controller syncs it (its rollout job resolves the tag), so a leader's sweep need not poll it.
-   * Default true.
+   * Whether the CV is settled: its generation observed (status written for it) and no rollout in
+   * flight. `false`: its sync job (the CV controller) or its rollout's own job resolves the tag,
+   * and the rollout nudger makes sure a rollout in flight has a job, so a leader's sweep need not
+   * poll it. Default true.
    */
-  synced?: boolean;
+  settled?: boolean;
 }
 
 /** One `registry/repository:tag` and the CVs that follow it. */

@@ -19,6 +19,6 @@ export function toPollable(cv: StoredContainerVersion): PollableCv | undefined {
     pollIntervalSeconds: spec.pollIntervalSeconds,
     suspend: spec.suspend,
     currentDigest: cv.status?.currentDigest,
-    synced: cv.status?.observedGeneration === cv.metadata.generation,
+    settled: cv.status?.observedGeneration === cv.metadata.generation && !cv.status.rollout,
   };
 }

@@ -123,8 +123,9 @@ export class Poller implements Runnable {
       this.#sweepReason ??= 'redis lost its data (the epoch marker was missing)';
     const targets = this.#currentTargets(now);
     if (this.#sweepReason !== undefined) {
-      // A CV not synced yet gets its sync job from the CV controller, which resolves the tag.
-      const owed = targets.filter((t) => t.cvs.some((cv) => cv.synced !== false));
+      // A CV not synced yet gets its sync job from the CV controller, one with a rollout in
+      // flight has its job: both resolve the tag.
+      const owed = targets.filter((t) => t.cvs.some((cv) => cv.settled !== false));
       this.#sweep = { sinceMs: now, keys: new Set(owed.map((t) => t.key)) };
       this.deps.logger.info(
         { reason: this.#sweepReason, targets: owed.length },

@@ -145,10 +145,10 @@ describe('Poller recovery checks (real Redis, docker-registry)', () => {
 });
 
 describe('Poller schedule (real Redis, docker-registry)', () => {
-  it("a leader's start sweep leaves CVs not synced yet to the CV controller (their sync job resolves the tag)", async () => {
+  it("a leader's start sweep leaves CVs not synced yet or with a rollout in flight to their jobs (they resolve the tag)", async () => {
     const { poller, enqueued } = leader([
-      { ...cv('new', 'prod', 0), synced: false },
-      { ...cv('synced', 'polled', 0), synced: true },
+      { ...cv('new', 'prod', 0), settled: false },
+      { ...cv('synced', 'polled', 0), settled: true },
     ]);
     await poller.start();
     try {
