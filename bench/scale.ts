@@ -1,5 +1,7 @@
-// Benchmark "scale" (DESIGN §9): one `cvm serve` (every role in one process) with N
-// ContainerVersions, each following its own repo:tag and managing its own Deployment.
+// Benchmark "scale" (DESIGN §9): one `cvm serve` (every role in one process, the compiled
+// `dist/` as installed, built first when older than `src/`) with N ContainerVersions, each
+// following its own repo:tag and managing its own Deployment, all filled straight into the
+// emulator's store.
 //
 // - scale.first-sync: s from the start of `cvm serve` until every CV is synced (status written
 //   with observedGeneration, its Deployment at the tag's digest); baseline: one CV alone, same
@@ -11,22 +13,25 @@
 //   after every repo:tag received a push (distribution webhooks to the receiver) while the poll
 //   state says each was last polled one interval ago, so without the pushes every one of them
 //   would be due in that minute (the baseline).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { parse } from 'yaml';
 import { startKubeEmulator, type KubeEmulator } from '../test/kube-emulator/index.js';
-import { startCvmProcess, type CvmProcess } from '../test/support/cvm-process.js';
+import type { CvmProcess } from '../test/support/cvm-process.js';
 import { DockerRegistry } from '../test/support/docker-registry.js';
 import { skopeoPush, writeOciImage } from '../test/support/oci-layout.js';
 import { freePort } from '../test/support/redis-server.js';
+import { waitFor } from '../test/support/wait-for.js';
 import { figure, type Figure } from './figures.js';
 
-const CRD = fileURLToPath(new URL('../infra/kubernetes/crd.yaml', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CRD = join(ROOT, 'infra/kubernetes/crd.yaml');
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const TOKEN = 'bench-scale-token-0123456789';
 const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
@@ -250,20 +255,56 @@ async function stopStack(stack: Stack): Promise<void> {
   await stack.emulator.stop();
 }
 
-function serve(stack: Stack, nodeArgs: string[] = []): Promise<CvmProcess> {
-  return startCvmProcess(
-    'serve',
-    {
+/** The newest modification time of the files under `dir`, in ms. */
+function newestMtimeMs(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds `dist/` (`npm run build`) unless it is newer than every file of `src/`. */
+function ensureBuilt(log: (msg: string) => void): void {
+  const main = join(ROOT, 'dist/cli/main.js');
+  if (existsSync(main) && statSync(main).mtimeMs >= newestMtimeMs(join(ROOT, 'src'))) return;
+  const began = Date.now();
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
+  log(`dist/ was older than src/: built in ${Date.now() - began} ms`);
+}
+
+/**
+ * `cvm serve` as installed (`node bin/cvm.js`, the compiled `dist/`; from source through tsx, the
+ * loader and its source maps alone add about 90 MiB); resolves once it logged "cvm started".
+ */
+async function serve(stack: Stack, nodeArgs: string[] = []): Promise<CvmProcess> {
+  const opsPort = await freePort();
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('CVM_')),
+  );
+  const proc = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/cvm.js'), 'serve'], {
+    env: {
+      ...inherited,
       CVM_REDIS_URL: REDIS_URL,
       CVM_QUEUE_PREFIX: stack.prefix,
       CVM_KUBECONFIG: stack.emulator.kubeconfigPath,
       CVM_DISTRIBUTION_TOKENS: TOKEN,
       CVM_WEBHOOK_PORT: String(stack.webhookPort),
       CVM_LOG_LEVEL: 'info',
+      CVM_OPS_PORT: String(opsPort),
+      CVM_LISTEN_HOST: '127.0.0.1',
     },
-    stack.processes,
-    nodeArgs,
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  stack.processes.push(proc);
+  let out = '';
+  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  await waitFor(() => out.includes('"msg":"cvm started"'), 'cvm serve to start', {
+    timeoutMs: 60_000,
+  });
+  return { proc, output: () => out, opsPort };
 }
 
 /** One distribution envelope per 100 tags, 8 in flight. */
@@ -317,6 +358,7 @@ export async function scale(options: ScaleOptions = {}): Promise<Figure[]> {
   const began = Date.now();
   const log = (msg: string) =>
     console.error(`  scale ${((Date.now() - began) / 1000).toFixed(0)} s: ${msg}`);
+  ensureBuilt(log);
   const stack = await startStack();
   const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
   try {
@@ -332,6 +374,8 @@ export async function scale(options: ScaleOptions = {}): Promise<Figure[]> {
     await single.wait(60_000);
     const singleMs = Date.now() - singleStart;
     single.stop();
+    await sleep(3_000);
+    const aloneRss = rssMiB(alone.proc.pid!);
     await stopProcess(alone.proc);
     log(`one CV synced in ${singleMs} ms`);
 
@@ -342,10 +386,12 @@ export async function scale(options: ScaleOptions = {}): Promise<Figure[]> {
 
     const tracker = syncTracker(stack, o.cvs);
     const syncStart = Date.now();
-    const cvm = await serve(
-      stack,
-      o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [],
-    );
+    const cvm = await serve(stack, [
+      ...(o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : []),
+      ...(process.env.BENCH_HEAP_DIR
+        ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${process.env.BENCH_HEAP_DIR}`]
+        : []),
+    ]);
     const pid = cvm.proc.pid!;
     const requestsAtStart = stack.emulator.requests.length;
     const allSynced = await tracker.wait(o.firstSyncTimeoutSeconds * 1000);
@@ -370,6 +416,10 @@ export async function scale(options: ScaleOptions = {}): Promise<Figure[]> {
     const idleKinds = requestKinds(stack.emulator, requestsBefore);
     const cvmRss = rssMiB(pid);
     const bareRss = rssMiB(bare.pid!);
+    if (process.env.BENCH_HEAP_DIR) {
+      cvm.proc.kill('SIGUSR2');
+      await sleep(15_000);
+    }
     log(`idle: ${cvmCpu.toFixed(1)} % CPU, ${cvmRss.toFixed(0)} MiB, ${idleRequests} API requests`);
 
     // Pushes for every tag, then every target's last poll set one interval back.
@@ -405,7 +455,7 @@ export async function scale(options: ScaleOptions = {}): Promise<Figure[]> {
         target: 'value < 150 MiB',
         met: cvmRss < 150,
         details: [
-          `cvm serve (all roles, from source through tsx) with ${n} CVs and Deployments, after the first sync and ${o.idleSeconds} s idle`,
+          `cvm serve (all roles, node bin/cvm.js: the compiled dist/) with ${n} CVs and Deployments, after the first sync and ${o.idleSeconds} s idle; the same with one CV: ${aloneRss.toFixed(0)} MiB`,
         ],
       }),
       figure({
