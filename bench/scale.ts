@@ -16,7 +16,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
@@ -299,10 +299,25 @@ async function serve(stack: Stack, nodeArgs: string[] = []): Promise<CvmProcess>
   });
   stack.processes.push(proc);
   let out = '';
-  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  await waitFor(() => out.includes('"msg":"cvm started"'), 'cvm serve to start', {
-    timeoutMs: 60_000,
+  const logFile = process.env.BENCH_SCALE_LOG;
+  const keep = (c: Buffer) => {
+    out += c.toString();
+    if (logFile) appendFileSync(logFile, c);
+  };
+  proc.stdout.on('data', keep);
+  proc.stderr.on('data', keep);
+  proc.on('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGTERM') console.error(`  cvm serve exited: ${code ?? signal}`);
+  });
+  await waitFor(
+    () => {
+      if (proc.exitCode !== null) throw new Error(`cvm serve exited: ${out.slice(-2_000)}`);
+      return out.includes('"msg":"cvm started"');
+    },
+    'cvm serve to start',
+    { timeoutMs: 60_000 },
+  ).catch((error: unknown) => {
+    throw new Error(`${(error as Error).message}\n${out.slice(-2_000)}`);
   });
   return { proc, output: () => out, opsPort };
 }
@@ -393,6 +408,7 @@ export async function scale(options: ScaleOptions = {}): Promise<Figure[]> {
         : []),
     ]);
     const pid = cvm.proc.pid!;
+    log(`cvm serve started in ${Date.now() - syncStart} ms`);
     const requestsAtStart = stack.emulator.requests.length;
     const allSynced = await tracker.wait(o.firstSyncTimeoutSeconds * 1000);
     const firstSyncMs = Date.now() - syncStart;
@@ -439,7 +455,6 @@ export async function scale(options: ScaleOptions = {}): Promise<Figure[]> {
     const pollsPerMinute = (polls / o.pushSeconds) * 60;
     log(`pushes delivered in ${pushMs} ms; ${polls} polls in ${o.pushSeconds} s`);
     await stopProcess(cvm.proc);
-    if (process.env.BENCH_SCALE_LOG) writeFileSync(process.env.BENCH_SCALE_LOG, cvm.output());
     log(
       `profile windows (ms since cvm serve started): first sync 0–${firstSyncMs}, idle ${idleFrom}–${idleFrom + idleMs}, pushes ${pushWindowFrom}–`,
     );
