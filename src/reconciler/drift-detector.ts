@@ -67,6 +67,24 @@ const selects = (selector: Record<string, string>, w: Workload): boolean => {
   return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 };
 
+/** Workloads by `label=value`. */
+type LabelIndex = Map<string, Workload[]>;
+
+function labelIndex(workloads: readonly Workload[]): LabelIndex {
+  const index: LabelIndex = new Map();
+  for (const w of workloads) {
+    const labels = (w.object as { metadata?: { labels?: Record<string, string> } } | undefined)
+      ?.metadata?.labels;
+    for (const [k, v] of Object.entries(labels ?? {})) {
+      const key = `${k}=${v}`;
+      const list = index.get(key);
+      if (list) list.push(w);
+      else index.set(key, [w]);
+    }
+  }
+  return index;
+}
+
 const keyOf = (cv: { metadata: { namespace: string; name: string } }) =>
   `${cv.metadata.namespace}/${cv.metadata.name}`;
 
@@ -256,13 +274,22 @@ export class DriftDetector implements Runnable {
     return [...(strategy.tracked({ cv, spec, selected, services, now: new Date() }) ?? [])];
   }
 
-  /** The workloads of the CV that drifted, from the cache (undefined: nothing to judge). */
-  #driftInCache(cv: StoredContainerVersion): Workload[] {
+  /**
+   * The workloads of the CV that drifted, from the cache. `index` holds, per namespace, the
+   * cached workloads by `label=value`, built once per pass: a CV looks only at those with one of
+   * its selector's pairs, not at every workload of its namespace.
+   */
+  #driftInCache(cv: StoredContainerVersion, index = new Map<string, LabelIndex>()): Workload[] {
     const judged = judgeable(cv);
     if (!judged) return [];
-    const selected = namespacesOf(cv).flatMap((ns) =>
-      this.deps.cache.workloads(ns).filter((w) => selects(judged.spec.selector, w)),
-    );
+    const { selector } = judged.spec;
+    const [first] = Object.entries(selector);
+    const selected = namespacesOf(cv).flatMap((ns) => {
+      if (!first) return this.deps.cache.workloads(ns).filter((w) => selects(selector, w));
+      let labels = index.get(ns);
+      if (!labels) index.set(ns, (labels = labelIndex(this.deps.cache.workloads(ns))));
+      return (labels.get(`${first[0]}=${first[1]}`) ?? []).filter((w) => selects(selector, w));
+    });
     return driftedWorkloads(selected, judged.spec.container, judged.digest);
   }
 
@@ -270,10 +297,11 @@ export class DriftDetector implements Runnable {
   async check(cvs: readonly StoredContainerVersion[] = this.deps.cvs.list()): Promise<number> {
     let enqueued = 0;
     const now = Date.now();
+    const index = new Map<string, LabelIndex>();
     for (const cached of cvs) {
       const key = keyOf(cached);
       // Most CVs run their digest: no I/O for them.
-      const suspects = this.#driftInCache(cached);
+      const suspects = this.#driftInCache(cached, index);
       if (suspects.length === 0) {
         this.#notDrift.delete(key);
         this.#corrected.delete(key);
