@@ -4,6 +4,7 @@
 // Exits 1 when a figure misses its target.
 import { parseArgs } from 'node:util';
 import { apiList } from './api-list.js';
+import { emulatorFill } from './emulator-fill.js';
 import {
   figure,
   formatTable,
@@ -38,6 +39,7 @@ const BENCHES: Record<string, BenchEntry> = {
     figures: ['api.workloads.p99', 'api.containerversions.p99'],
     run: benchApiLists,
   },
+  'emulator.fill': { figures: ['emulator.fill-rate'], run: benchEmulatorFill },
 };
 
 async function main(): Promise<void> {
@@ -87,6 +89,26 @@ async function benchRolloutsAtOnce(): Promise<Figure[]> {
       met: r.ratio <= 1.5,
       details: [
         `${r.cvs} CVs pushed within 1 s; API requests per rollout ${r.apiRequestsPerRollout.toFixed(1)} (one CV alone: ${r.singleApiRequests})`,
+      ],
+    }),
+  ];
+}
+
+async function benchEmulatorFill(): Promise<Figure[]> {
+  const r = await emulatorFill({ cvs: 10_000, round: 2_000, concurrency: 24 });
+  const first = r.rates[0]!;
+  const last = r.rates[r.rates.length - 1]!;
+  return [
+    figure({
+      name: 'emulator.fill-rate',
+      value: last,
+      unit: 'obj/s',
+      baseline: first,
+      baselineName: 'first 2,000 CVs, same run',
+      target: 'ratio ≥ 0.8',
+      met: last / first >= 0.8,
+      details: [
+        `last 2,000 of ${r.cvs} CVs + Deployments + namespaces over HTTP, 24 POSTs in flight; rounds ${r.roundMs.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s; total ${(r.totalMs / 1000).toFixed(0)} s; emulator RSS ${r.rssMiB.toFixed(0)} MiB`,
       ],
     }),
   ];

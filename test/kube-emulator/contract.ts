@@ -61,6 +61,11 @@ export interface ListOptions {
   namespace?: string;
   /** A Kubernetes label selector string (`app=web,tier in (a,b),!canary`). */
   labelSelector?: string;
+  /**
+   * Only objects with an ownerReference to this uid (what a controller adopts; it still checks
+   * `controller: true`). The store answers it from an index, without looking at other objects.
+   */
+  ownerUid?: string;
 }
 
 /**
@@ -83,8 +88,11 @@ export interface ObjectStore {
   updateStatus(resource: ResourceName, object: KubeObject): KubeObject;
   /** Deletes and cascades (background) to objects whose ownerReferences name its uid. 404 NotFound. */
   delete(resource: ResourceName, namespace: string | undefined, name: string): KubeObject;
-  /** Called synchronously after each committed change; returns the unsubscribe function. */
-  subscribe(listener: (event: StoreEvent) => void): () => void;
+  /**
+   * Called synchronously after each committed change; returns the unsubscribe function. With
+   * `shared`, the listener gets the stored event object itself (no copy) and must not change it.
+   */
+  subscribe(listener: (event: StoreEvent) => void, options?: { shared?: boolean }): () => void;
 }
 
 /**

@@ -40,16 +40,19 @@ function node(name: string): Parameters<MemoryStore['create']>[1] {
  * unsubscribe function of the ServiceAccount follower.
  */
 export function seedCluster(store: MemoryStore, nodes: string[]): () => void {
-  const unsubscribe = store.subscribe((event) => {
-    if (event.resource !== 'namespaces' || event.type !== 'ADDED') return;
-    const namespace = event.object.metadata.name ?? '';
-    if (store.get('serviceaccounts', namespace, 'default')) return;
-    store.create('serviceaccounts', {
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
-      metadata: { name: 'default', namespace },
-    });
-  });
+  const unsubscribe = store.subscribe(
+    (event) => {
+      if (event.resource !== 'namespaces' || event.type !== 'ADDED') return;
+      const namespace = event.object.metadata.name ?? '';
+      if (store.get('serviceaccounts', namespace, 'default')) return;
+      store.create('serviceaccounts', {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: 'default', namespace },
+      });
+    },
+    { shared: true },
+  );
   for (const name of systemNamespaces) {
     store.create('namespaces', {
       apiVersion: 'v1',

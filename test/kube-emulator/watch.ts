@@ -83,7 +83,8 @@ export function serveWatch(
     }
     history.forEach(deliver);
   }
-  const unsubscribe = store.subscribe(deliver);
+  // deliver only reads the event (present() copies what it changes): no copy per watch.
+  const unsubscribe = store.subscribe(deliver, { shared: true });
   const timers: NodeJS.Timeout[] = [];
   if (request.allowWatchBookmarks) {
     timers.push(

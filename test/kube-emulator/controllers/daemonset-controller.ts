@@ -36,7 +36,7 @@ export class DaemonSetController implements SimulatedController {
     const ds = store.get(daemonSets, namespace, name) as DaemonSet | undefined;
     if (!ds) return;
     const pods = store
-      .list('pods', { namespace })
+      .list('pods', { namespace, ownerUid: ds.metadata.uid ?? '' })
       .filter((p) => isControlledBy(p, ds.metadata.uid));
     const plan = planDaemonSetSync(ds, nodes, pods, clock.now());
     const record = (reason: string, message: string) =>

@@ -47,12 +47,18 @@ export class DeploymentController implements SimulatedController {
     if (!deployment) return undefined;
     const uid = deployment.metadata.uid;
     const owned = this.ctx.store
-      .list(replicaSets, { namespace })
+      .list(replicaSets, { namespace, ownerUid: uid ?? '' })
       .filter((rs) => isControlledBy(rs, uid)) as ReplicaSet[];
     const recreate = deployment.spec.strategy?.type === 'Recreate';
-    const rsUids = new Set(owned.map((rs) => rs.metadata.uid));
+    // The Pods of the owned ReplicaSets, sorted by namespace/name as one list of the namespace.
     const pods = recreate
-      ? this.ctx.store.list('pods', { namespace }).filter((p) => rsUids.has(controllerOf(p)?.uid))
+      ? owned
+          .flatMap((rs) =>
+            this.ctx.store
+              .list('pods', { namespace, ownerUid: rs.metadata.uid ?? '' })
+              .filter((p) => controllerOf(p)?.uid === rs.metadata.uid),
+          )
+          .sort((a, b) => byName(a.metadata.name, b.metadata.name))
       : [];
     const plan = planDeploymentSync({
       deployment,
@@ -109,4 +115,8 @@ export class DeploymentController implements SimulatedController {
       }
     }
   }
+}
+
+function byName(a = '', b = ''): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

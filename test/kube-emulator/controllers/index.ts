@@ -35,10 +35,14 @@ export function startControllers(options: ControllerOptions): Controllers {
     new EndpointsController(ctx),
     new Kubelet(ctx),
   ];
-  const unsubscribe = options.store.subscribe((event) => {
-    if (event.resource === 'events' || event.resource === 'events.events.k8s.io') return;
-    for (const controller of controllers) controller.onEvent(event);
-  });
+  const unsubscribe = options.store.subscribe(
+    (event) => {
+      if (event.resource === 'events' || event.resource === 'events.events.k8s.io') return;
+      for (const controller of controllers) controller.onEvent(event);
+      // Controllers only read events (they queue syncs that read the store afresh): no copy each.
+    },
+    { shared: true },
+  );
   for (const controller of controllers) controller.resyncAll();
   let stopped = false;
   return {

@@ -36,7 +36,7 @@ export class JobController implements SimulatedController {
     const job = store.get(jobs, namespace, name) as Job | undefined;
     if (!job) return;
     const pods = store
-      .list('pods', { namespace })
+      .list('pods', { namespace, ownerUid: job.metadata.uid ?? '' })
       .filter((p) => isControlledBy(p, job.metadata.uid));
     const plan = planJobSync(job, pods, clock.now());
     const record = (type: 'Normal' | 'Warning', reason: string, message: string) =>

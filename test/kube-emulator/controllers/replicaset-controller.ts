@@ -37,7 +37,7 @@ export class ReplicaSetController implements SimulatedController {
     const rs = store.get(replicaSets, namespace, name) as ReplicaSet | undefined;
     if (!rs) return undefined;
     const pods = store
-      .list('pods', { namespace })
+      .list('pods', { namespace, ownerUid: rs.metadata.uid ?? '' })
       .filter((p) => isControlledBy(p, rs.metadata.uid));
     const plan = planReplicaSetSync(rs, pods, clock.now());
     for (let i = 0; i < plan.create; i++) {

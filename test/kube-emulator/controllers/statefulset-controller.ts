@@ -37,9 +37,11 @@ export class StatefulSetController implements SimulatedController {
     const set = store.get(statefulSets, namespace, name) as StatefulSet | undefined;
     if (!set) return;
     const uid = set.metadata.uid;
-    const pods = store.list('pods', { namespace }).filter((p) => isControlledBy(p, uid));
+    const pods = store
+      .list('pods', { namespace, ownerUid: uid ?? '' })
+      .filter((p) => isControlledBy(p, uid));
     const owned = store
-      .list(revisions, { namespace })
+      .list(revisions, { namespace, ownerUid: uid ?? '' })
       .filter((r) => isControlledBy(r, uid)) as ControllerRevision[];
     const plan = planStatefulSetSync(set, pods, owned, clock.now());
     if (plan.createRevision) store.create(revisions, plan.createRevision);

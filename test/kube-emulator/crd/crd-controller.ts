@@ -60,31 +60,34 @@ export function startCrdController(store: MemoryStore, now: () => number): () =>
     crdType.defaults = defaultCrd;
   }
   const served = new Map<string, string>();
-  return store.subscribe((event) => {
-    if (event.resource !== CRDS) return;
-    const crdName = event.object.metadata.name ?? '';
-    const previous = served.get(crdName);
-    if (event.type === 'DELETED') {
-      if (previous) {
-        for (const o of store.list(previous))
-          store.delete(previous, o.metadata.namespace, o.metadata.name ?? '');
-        store.registry.unregister(previous);
-        served.delete(crdName);
+  return store.subscribe(
+    (event) => {
+      if (event.resource !== CRDS) return;
+      const crdName = event.object.metadata.name ?? '';
+      const previous = served.get(crdName);
+      if (event.type === 'DELETED') {
+        if (previous) {
+          for (const o of store.list(previous))
+            store.delete(previous, o.metadata.namespace, o.metadata.name ?? '');
+          store.registry.unregister(previous);
+          served.delete(crdName);
+        }
+        return;
       }
-      return;
-    }
-    const type = customResourceType(event.object);
-    if (!type) return;
-    if (previous && previous !== resourceName(type)) store.registry.unregister(previous);
-    store.registry.register(type);
-    served.set(crdName, resourceName(type));
-    const status = crdStatus(event.object, formatKubeTime(now()));
-    if (!isDeepStrictEqual(status, event.object.status)) {
-      store.updateStatus(CRDS, {
-        ...event.object,
-        status,
-        metadata: { ...event.object.metadata, resourceVersion: undefined },
-      });
-    }
-  });
+      const type = customResourceType(event.object);
+      if (!type) return;
+      if (previous && previous !== resourceName(type)) store.registry.unregister(previous);
+      store.registry.register(type);
+      served.set(crdName, resourceName(type));
+      const status = crdStatus(event.object, formatKubeTime(now()));
+      if (!isDeepStrictEqual(status, event.object.status)) {
+        store.updateStatus(CRDS, {
+          ...event.object,
+          status,
+          metadata: { ...event.object.metadata, resourceVersion: undefined },
+        });
+      }
+    },
+    { shared: true },
+  );
 }
