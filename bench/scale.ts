@@ -29,9 +29,12 @@ import { skopeoPush, writeOciImage } from '../test/support/oci-layout.js';
 import { freePort } from '../test/support/redis-server.js';
 import { waitFor } from '../test/support/wait-for.js';
 import { figure, type Figure } from './figures.js';
+import { fillEmulator } from './fill-emulator.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CRD = join(ROOT, 'infra/kubernetes/crd.yaml');
+const HERE = fileURLToPath(new URL('..', import.meta.url));
+const CRD = join(HERE, 'infra/kubernetes/crd.yaml');
+/** The checkout whose cvm is measured: this one, or BENCH_CVM_ROOT (e.g. a worktree of main, for "before"). */
+const ROOT = process.env.BENCH_CVM_ROOT ?? HERE;
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const TOKEN = 'bench-scale-token-0123456789';
 const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
@@ -104,45 +107,24 @@ async function tag(registry: DockerRegistry, repoPath: string, from: string, tag
 }
 
 const tagOf = (i: number) => `t${i}`;
-const namespaceOf = (i: number, perNamespace: number) => `scale-${Math.floor(i / perNamespace)}`;
 
-/** Creates N namespaces' worth of Deployments and CVs straight in the emulator's store. */
-function fill(stack: Stack, from: number, count: number, perNamespace: number): void {
-  const { store } = stack.emulator;
-  const namespaces = new Set<string>();
-  for (let i = from; i < from + count; i += 1) {
-    const ns = namespaceOf(i, perNamespace);
-    if (!namespaces.has(ns) && !store.get('namespaces', undefined, ns)) {
-      store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-    }
-    namespaces.add(ns);
-    const labels = { app: `app-${i}` };
-    store.create('deployments.apps', {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: `app-${i}`, namespace: ns, labels },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: { containers: [{ name: 'app', image: 'example.com/old/app:1' }] },
-        },
-      },
-    });
-    store.create(CV_RESOURCE, {
-      apiVersion: 'cvm.dev/v1',
-      kind: 'ContainerVersion',
-      metadata: { name: `cv-${i}`, namespace: ns },
-      spec: {
-        imageRepo: stack.repo,
-        tag: tagOf(i),
-        selector: labels,
-        container: 'app',
-        pollIntervalSeconds: POLL_INTERVAL_SECONDS,
-      },
-    });
-  }
+/** Creates `count` namespaces' worth of Deployments and CVs from `from` on, straight in the emulator's store. */
+async function fill(
+  stack: Stack,
+  from: number,
+  count: number,
+  perNamespace: number,
+): Promise<void> {
+  await fillEmulator(stack.emulator, {
+    cvs: count,
+    from,
+    perNamespace,
+    namespacePrefix: 'scale',
+    imageRepo: stack.repo,
+    tagOf,
+    pollIntervalSeconds: POLL_INTERVAL_SECONDS,
+    via: 'store',
+  });
 }
 
 /**
@@ -382,7 +364,7 @@ export async function scale(options: ScaleOptions = {}): Promise<Figure[]> {
     log(`${tags.length} tags pushed`);
 
     // Baseline: one CV alone (index o.cvs), in a cvm serve of its own.
-    fill(stack, o.cvs, 1, o.perNamespace);
+    await fill(stack, o.cvs, 1, o.perNamespace);
     const single = syncTracker(stack, 1);
     const singleStart = Date.now();
     const alone = await serve(stack);
@@ -395,7 +377,7 @@ export async function scale(options: ScaleOptions = {}): Promise<Figure[]> {
     log(`one CV synced in ${singleMs} ms`);
 
     const fillStart = Date.now();
-    fill(stack, 0, o.cvs, o.perNamespace);
+    await fill(stack, 0, o.cvs, o.perNamespace);
     log(`${o.cvs} CVs and Deployments created in ${Date.now() - fillStart} ms`);
     await sleep(2_000);
 
