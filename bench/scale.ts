@@ -329,15 +329,21 @@ async function pushAll(stack: Stack, tags: string[]): Promise<void> {
   let next = 0;
   const sender = async () => {
     for (let i = next++; i < envelopes.length; i = next++) {
-      const r = await fetch(`http://127.0.0.1:${stack.webhookPort}/webhooks/distribution`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/vnd.docker.distribution.events.v1+json',
-          authorization: `Bearer ${TOKEN}`,
-        },
-        body: envelopes[i]!,
-      });
-      if (r.status >= 300) throw new Error(`webhook: ${r.status} ${await r.text()}`);
+      // A 503 asks for a retry (the receiver adds no event twice): up to 5 tries.
+      for (let attempt = 1; ; attempt += 1) {
+        const r = await fetch(`http://127.0.0.1:${stack.webhookPort}/webhooks/distribution`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/vnd.docker.distribution.events.v1+json',
+            authorization: `Bearer ${TOKEN}`,
+          },
+          body: envelopes[i]!,
+        });
+        if (r.status < 300) break;
+        if (r.status !== 503 || attempt === 5)
+          throw new Error(`webhook: ${r.status} ${await r.text()}`);
+        await sleep(500 * attempt);
+      }
     }
   };
   await Promise.all(Array.from({ length: 8 }, sender));
