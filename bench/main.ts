@@ -15,6 +15,7 @@ import {
 } from './figures.js';
 import { pushToPatch } from './push-to-patch.js';
 import { rolloutsAtOnce } from './rollouts-at-once.js';
+import { scale } from './scale.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +27,17 @@ const { values } = parseArgs({
 const BENCHES: Record<string, BenchEntry> = {
   'push-to-patch': { figures: ['push-to-patch.p99'], run: benchPushToPatch },
   'rollouts.at-once': { figures: ['rollouts.at-once'], run: benchRolloutsAtOnce },
+  scale: {
+    figures: [
+      'scale.rss',
+      'scale.idle-cpu',
+      'scale.registry-requests',
+      'scale.first-sync',
+      'scale.idle-api-requests',
+    ],
+    // About 4 minutes: the first sync is given its target (120 s), the polls are counted for 30 s.
+    run: () => scale({ cvs: 10_000, firstSyncTimeoutSeconds: 120, pushSeconds: 30 }),
+  },
   'api.lists': {
     figures: ['api.workloads.p99', 'api.containerversions.p99'],
     run: benchApiLists,

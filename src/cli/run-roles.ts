@@ -197,6 +197,7 @@ export async function runRoles(
       source: kube.index,
       store: kube.store,
       workloads: kube.workloads,
+      workloadCache: kube.signals,
       services: kube.services,
       events: kube.events,
       registries,

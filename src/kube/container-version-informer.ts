@@ -36,6 +36,22 @@ export interface ContainerVersionInformerOptions {
 type KubeCv = StoredContainerVersion & { metadata: { name: string; namespace: string } };
 
 const PATH = `/apis/${CV_GROUP}/${CV_VERSION}/${CV_PLURAL}`;
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * What the cache keeps of a ContainerVersion: all of it but `metadata.managedFields` and the
+ * last-applied annotation (a copy of the spec), which nothing in cvm reads.
+ */
+export function slimContainerVersion(cv: KubeCv): KubeCv {
+  const metadata = { ...cv.metadata } as KubeCv['metadata'] & { managedFields?: unknown };
+  delete metadata.managedFields;
+  if (metadata.annotations?.[LAST_APPLIED] !== undefined) {
+    const { [LAST_APPLIED]: _dropped, ...annotations } = metadata.annotations;
+    if (Object.keys(annotations).length > 0) metadata.annotations = annotations;
+    else delete metadata.annotations;
+  }
+  return { ...cv, metadata };
+}
 
 /**
  * Keeps every namespace's ContainerVersions in memory with a {@link ResourceInformer} (restarts
@@ -68,6 +84,7 @@ export class ContainerVersionInformer implements ContainerVersionIndex, Runnable
           version: CV_VERSION,
           plural: CV_PLURAL,
         }) as Promise<KubernetesListObject<KubeCv>>,
+      transform: slimContainerVersion,
       onUpsert: (o) => this.emit(this.cache.upsert(o)),
       onDelete: (o) => this.emit(this.cache.remove(o)),
       onListed: (keys) => {

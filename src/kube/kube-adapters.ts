@@ -11,6 +11,9 @@ import { KubeVerifyRunner } from './verify-runner.js';
 import { KubeWorkloadClient } from './workload-client.js';
 import { KubeWorkloadWatcher } from './workload-watcher.js';
 
+/** Bound of an informer's list request (every object of a kind, all namespaces), ms. */
+const INFORMER_LIST_TIMEOUT_MS = 120_000;
+
 export interface KubeAdapterOptions {
   /** CVM_KUBECONFIG; in-cluster or the default kubeconfig when absent. */
   kubeconfigPath?: string;
@@ -32,9 +35,16 @@ export function createKubeAdapters(options: KubeAdapterOptions) {
     options.requestTimeoutMs ?? 10_000,
   );
   const { logger } = options;
+  // The informers' lists return every object of a kind in the cluster (tens of thousands in a
+  // big one): they get a longer bound than single requests, or a slow list never completes.
+  const listConfig = loadKubeConfig(
+    options.kubeconfigPath,
+    process.env,
+    Math.max(INFORMER_LIST_TIMEOUT_MS, options.requestTimeoutMs ?? 10_000),
+  );
   return {
     store: new KubeContainerVersionStore({ kubeConfig }),
-    index: new ContainerVersionInformer({ kubeConfig, logger }),
+    index: new ContainerVersionInformer({ kubeConfig: listConfig, logger }),
     workloads: new KubeWorkloadClient({ kubeConfig }),
     services: new KubeServiceClient({ kubeConfig }),
     pods: new KubePodReader({ kubeConfig }),
@@ -47,7 +57,7 @@ export function createKubeAdapters(options: KubeAdapterOptions) {
     eventReader: new KubeEventReader({ kubeConfig }),
     history: new ConfigMapHistoryStore({ kubeConfig, logger }),
     verify: new KubeVerifyRunner({ kubeConfig, logger }),
-    signals: new KubeWorkloadWatcher({ kubeConfig, logger }),
+    signals: new KubeWorkloadWatcher({ kubeConfig: listConfig, logger }),
   };
 }
 

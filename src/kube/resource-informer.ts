@@ -20,6 +20,12 @@ export interface ResourceInformerOptions<T extends KubernetesObject> {
   list: () => Promise<KubernetesListObject<T>>;
   /** A label selector the watch sends along with `path`. */
   labelSelector?: string;
+  /**
+   * Applied to every object as it arrives (listed or watched), before it is cached or handed on:
+   * what it returns is all the informer keeps, so a cache holds only what its readers need. It
+   * must keep `metadata.name`, `namespace` and `resourceVersion`. Default: the object as is.
+   */
+  transform?: (object: T) => T;
   /** Called for every object added or changed (resourceVersion moved). Must be idempotent. */
   onUpsert: (object: T) => void;
   /** Called for every object deleted, or gone from a fresh list. */
@@ -129,11 +135,18 @@ export class ResourceInformer<T extends KubernetesObject> {
 
   private async connectFresh(): Promise<void> {
     const generation = ++this.generation;
-    const { path, list, labelSelector, onUpsert, onDelete } = this.options;
+    const { path, list, labelSelector, onUpsert, onDelete, transform } = this.options;
     const listWatch = new ListWatch<T>(
       path,
-      new Watch(this.options.kubeConfig),
-      list,
+      transform
+        ? transformingWatch(new Watch(this.options.kubeConfig), transform)
+        : new Watch(this.options.kubeConfig),
+      transform
+        ? async () => {
+            const listed = await list();
+            return { ...listed, items: listed.items.map(transform) };
+          }
+        : list,
       false,
       labelSelector,
     );
@@ -179,4 +192,25 @@ export class ResourceInformer<T extends KubernetesObject> {
       this.run(listWatch, current).catch((e: unknown) => this.onError(listWatch, e));
     }, delayMs);
   }
+}
+
+/** A Watch whose ADDED, MODIFIED and DELETED objects pass through `transform` (BOOKMARKs and ERRORs as they are). */
+function transformingWatch<T>(watch: Watch, transform: (object: T) => T): Watch {
+  const wrapper: Pick<Watch, 'watch'> = {
+    watch: (path, query, callback, done) =>
+      watch.watch(
+        path,
+        query,
+        (phase: string, object: unknown, raw: unknown) =>
+          callback(
+            phase,
+            phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED'
+              ? transform(object as T)
+              : object,
+            raw,
+          ),
+        done,
+      ),
+  };
+  return wrapper as Watch;
 }

@@ -136,7 +136,12 @@ interface WireObject {
 
 /** The wire form of a client-node model (Dates become strings) and the parts cvm reads. */
 export function toWorkload(kind: WorkloadKind, model: unknown): Workload {
-  const object = JSON.parse(JSON.stringify(model)) as WireObject;
+  return workloadOfWire(kind, JSON.parse(JSON.stringify(model)));
+}
+
+/** {@link toWorkload} of an object already in its wire form; `object` is `wire` itself, not a copy. */
+export function workloadOfWire(kind: WorkloadKind, wire: unknown): Workload {
+  const object = wire as WireObject;
   const podSpec = dig(object, KINDS[kind].podSpecPath) as
     { containers?: unknown[]; initContainers?: unknown[] } | undefined;
   const meta = object.metadata ?? {};

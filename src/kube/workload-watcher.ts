@@ -10,7 +10,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Workload, WorkloadSignal, WorkloadSignals } from '../workers/ports.js';
 import { ResourceInformer } from './resource-informer.js';
 import { VERIFY_LABEL } from './verify-runner.js';
-import { toWorkload } from './workload-client.js';
+import { workloadOfWire } from './workload-client.js';
 
 /** A Job with a Complete or Failed condition that is True. */
 function jobFinished(object: KubernetesObject): boolean {
@@ -19,6 +19,89 @@ function jobFinished(object: KubernetesObject): boolean {
   return (conditions ?? []).some(
     (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
   );
+}
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+type Wire = Record<string, unknown>;
+
+/** The object under `key`, or an empty one. */
+const obj = (o: unknown, key: string): Wire => {
+  const v = typeof o === 'object' && o !== null ? (o as Wire)[key] : undefined;
+  return typeof v === 'object' && v !== null ? (v as Wire) : {};
+};
+
+/** The containers as cvm reads them: name and image. */
+const slimContainers = (list: unknown): Wire[] | undefined =>
+  Array.isArray(list)
+    ? list.map((c: Wire) =>
+        c.image === undefined ? { name: c.name } : { name: c.name, image: c.image },
+      )
+    : undefined;
+
+/** A pod template with only its labels and its containers' names and images. */
+const slimTemplate = (template: Wire): Wire => ({
+  metadata: { labels: obj(template, 'metadata').labels },
+  spec: {
+    containers: slimContainers(obj(template, 'spec').containers),
+    initContainers: slimContainers(obj(template, 'spec').initContainers),
+  },
+});
+
+/**
+ * What the cache keeps of a watched object, in its wire form (timestamps as strings): metadata
+ * without managedFields and the last-applied annotation; of the spec, the replicas, selector,
+ * update strategy and the pod template's labels and containers (name, image); the whole status.
+ * Everything cvm reads of a cached workload: rollout progress (`rollout-status.ts`), the REST
+ * API's rows (`workload-rows.ts`), drift, BlueGreen and Canary (`replica-sets.ts`). A verify Job
+ * keeps its metadata and status.
+ */
+export function slimWorkloadObject(kind: WorkloadSignal['kind'], model: KubernetesObject): Wire {
+  const o = model as unknown as Wire;
+  const meta = obj(o, 'metadata');
+  const annotations = { ...obj(meta, 'annotations') };
+  delete annotations[LAST_APPLIED];
+  const spec = obj(o, 'spec');
+  const slimSpec: Wire | undefined =
+    kind === 'Job'
+      ? undefined
+      : kind === 'CronJob'
+        ? {
+            schedule: spec.schedule,
+            suspend: spec.suspend,
+            jobTemplate: {
+              spec: {
+                template: slimTemplate(obj(obj(obj(spec, 'jobTemplate'), 'spec'), 'template')),
+              },
+            },
+          }
+        : {
+            replicas: spec.replicas,
+            selector: spec.selector,
+            updateStrategy: spec.updateStrategy,
+            strategy: spec.strategy,
+            minReadySeconds: spec.minReadySeconds,
+            paused: spec.paused,
+            template: slimTemplate(obj(spec, 'template')),
+          };
+  const slim = {
+    apiVersion: o.apiVersion,
+    kind: o.kind ?? kind,
+    metadata: {
+      name: meta.name,
+      namespace: meta.namespace,
+      uid: meta.uid,
+      resourceVersion: meta.resourceVersion,
+      generation: meta.generation,
+      creationTimestamp: meta.creationTimestamp,
+      labels: meta.labels,
+      ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+    },
+    ...(slimSpec ? { spec: slimSpec } : {}),
+    status: o.status,
+  };
+  // Through JSON: Dates of client-node models become the strings the wire has, undefined goes.
+  return JSON.parse(JSON.stringify(slim)) as Wire;
 }
 
 export interface KubeWorkloadWatcherOptions {
@@ -34,8 +117,8 @@ type Listed = Promise<KubernetesListObject<KubernetesObject>>;
  * {@link WorkloadSignals} from one watch per kind over all namespaces: Deployments,
  * StatefulSets, DaemonSets, CronJobs, and the Jobs labelled `cvm.dev/verify-of` (cvm's verify
  * Jobs). Each watch is a {@link ResourceInformer} (restart with backoff, periodic re-list), and
- * holds a cache of the watched objects: memory grows with the number of those objects in the
- * cluster. The workloads (not the Jobs) are also readable by namespace ({@link workloads}), so
+ * holds a cache of the watched objects, each slimmed on arrival to what cvm reads
+ * ({@link slimWorkloadObject}): memory grows with the number of those objects in the cluster. The workloads (not the Jobs) are also readable by namespace ({@link workloads}), so
  * the REST API answers from memory.
  */
 export class KubeWorkloadWatcher implements WorkloadSignals, Runnable {
@@ -92,6 +175,7 @@ export class KubeWorkloadWatcher implements WorkloadSignals, Runnable {
           path: w.path,
           list: w.list,
           ...(w.labelSelector ? { labelSelector: w.labelSelector } : {}),
+          transform: (o) => slimWorkloadObject(w.kind, o),
           ...(options.relistIntervalMs ? { relistIntervalMs: options.relistIntervalMs } : {}),
           onUpsert: (o) => this.emit(w.kind, o, false),
           onDelete: (o) => this.emit(w.kind, o, true),
@@ -142,7 +226,7 @@ export class KubeWorkloadWatcher implements WorkloadSignals, Runnable {
       deleted,
       ...(kind === 'Job'
         ? { finished: jobFinished(object), verifyOf: object.metadata?.labels?.[VERIFY_LABEL] ?? '' }
-        : { workload: toWorkload(kind, object) }),
+        : { workload: workloadOfWire(kind, object) }),
     };
     if (signal.kind !== 'Job') this.remember(signal);
     for (const listener of this.listeners) {

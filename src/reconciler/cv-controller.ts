@@ -1,9 +1,9 @@
 import { Reason } from '../api/conditions.js';
-import { validateSpec } from '../api/validate.js';
 import type { Runnable } from '../lifecycle/runnable.js';
 import type { Logger } from '../observability/logger.js';
 import type { RolloutSink } from '../queue/rollout-queue.js';
 import { blockedConditions, writeStatus } from '../workers/cv-status.js';
+import { validatedSpec } from './validated-spec.js';
 import type {
   ContainerVersionStore,
   EventRecorder,
@@ -33,7 +33,7 @@ export interface CvControllerDeps {
 /** What to do with a CV seen by the controller; pure. */
 export function controllerAction(cv: StoredContainerVersion): 'none' | 'invalid' | 'sync' {
   if (cv.status?.observedGeneration === cv.metadata.generation) return 'none';
-  return validateSpec(cv.spec).ok ? 'sync' : 'invalid';
+  return validatedSpec(cv).ok ? 'sync' : 'invalid';
 }
 
 /**
@@ -68,7 +68,7 @@ export class CvController implements Runnable {
     const action = controllerAction(cv);
     if (action === 'none') return;
     if (action === 'invalid') {
-      const validation = validateSpec(cv.spec);
+      const validation = validatedSpec(cv);
       const message = validation.ok ? '' : validation.message;
       const ready = cv.status?.conditions?.find((c) => c.type === 'Ready');
       if (

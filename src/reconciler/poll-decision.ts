@@ -14,6 +14,13 @@ export interface PollableCv {
   pollIntervalSeconds: number;
   suspend: boolean;
   currentDigest: string | undefined;
+  /**
+   * Whether the CV is settled: its generation observed (status written for it) and no rollout in
+   * flight. `false`: its sync job (the CV controller) or its rollout's own job resolves the tag,
+   * and the rollout nudger makes sure a rollout in flight has a job, so a leader's sweep need not
+   * poll it. Default true.
+   */
+  settled?: boolean;
 }
 
 /** One `registry/repository:tag` and the CVs that follow it. */

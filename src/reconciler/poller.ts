@@ -81,6 +81,15 @@ export class Poller implements Runnable {
   #sweepReason: string | undefined;
   /** The targets a sweep has yet to poll, and when the sweep began. */
   #sweep: { sinceMs: number; keys: Set<string> } | undefined;
+  /** The targets of the last `cvs()` seen (recomputed only when that array changes). */
+  #targets: { from: readonly PollableCv[]; targets: PollTarget[] } | undefined;
+  /** When this poller first saw each target: a target never polled nor pushed counts from then. */
+  readonly #firstSeenMs = new Map<string, number>();
+  /**
+   * Targets known not to be due before `atMs` (at the interval they had then): their poll state
+   * is not read again until then. Push events and polls only move a due time later.
+   */
+  readonly #notDueUntil = new Map<string, { atMs: number; intervalSeconds: number }>();
 
   constructor(private readonly deps: PollerDeps) {}
 
@@ -112,23 +121,33 @@ export class Poller implements Runnable {
     const now = (this.deps.now ?? Date.now)();
     if ((await this.deps.state.markEpoch(now)) === 'created')
       this.#sweepReason ??= 'redis lost its data (the epoch marker was missing)';
-    const targets = pollTargets(this.deps.cvs(), { includePushOnly: true });
+    const targets = this.#currentTargets(now);
     if (this.#sweepReason !== undefined) {
-      this.#sweep = { sinceMs: now, keys: new Set(targets.map((t) => t.key)) };
+      // A CV not synced yet gets its sync job from the CV controller, one with a rollout in
+      // flight has its job: both resolve the tag.
+      const owed = targets.filter((t) => t.cvs.some((cv) => cv.settled !== false));
+      this.#sweep = { sinceMs: now, keys: new Set(owed.map((t) => t.key)) };
       this.deps.logger.info(
-        { reason: this.#sweepReason, targets: targets.length },
+        { reason: this.#sweepReason, targets: owed.length },
         'checking every ContainerVersion against its registry',
       );
       this.#sweepReason = undefined;
     }
     if (targets.length === 0) return [];
-    const polling = targets.filter((t) => t.intervalSeconds > 0);
+    const polling = targets.filter((t) => {
+      if (t.intervalSeconds <= 0) return false;
+      const known = this.#notDueUntil.get(t.key);
+      return !known || known.intervalSeconds !== t.intervalSeconds || known.atMs <= now;
+    });
     const [states, backoff, rechecks] = await Promise.all([
-      this.deps.state.read(polling.map((t) => t.key)),
+      polling.length > 0
+        ? this.deps.state.read(polling.map((t) => t.key))
+        : Promise.resolve(new Map<string, { lastEventAtMs?: number; lastPollAtMs?: number }>()),
       this.deps.state.backoffUntil(),
       this.deps.state.rechecks(),
     ]);
     const jitter = this.deps.jitter ?? hashJitter;
+    const read = new Set(polling.map((t) => t.key));
     const due = targets
       .flatMap((target): DuePoll[] => {
         const backoffUntilMs = backoff.get(target.registry) ?? 0;
@@ -136,10 +155,21 @@ export class Poller implements Runnable {
         if (forcedSinceMs !== undefined)
           return backoffUntilMs > now ? [] : [{ target, dueAtMs: forcedSinceMs, forcedSinceMs }];
         if (target.intervalSeconds <= 0) return [];
-        const decision = pollDecision(target, states.get(target.key) ?? {}, now, {
-          jitter: jitter(target.key),
-          backoffUntilMs,
-        });
+        if (!read.has(target.key)) return []; // not due yet (#notDueUntil)
+        const state = states.get(target.key) ?? {};
+        const decision = pollDecision(
+          target,
+          state.lastEventAtMs === undefined && state.lastPollAtMs === undefined
+            ? { lastPollAtMs: this.#firstSeenMs.get(target.key) ?? now }
+            : state,
+          now,
+          { jitter: jitter(target.key), backoffUntilMs },
+        );
+        if (!decision.due)
+          this.#notDueUntil.set(target.key, {
+            atMs: decision.dueAtMs,
+            intervalSeconds: target.intervalSeconds,
+          });
         return decision.due ? [{ target, dueAtMs: decision.dueAtMs, forcedSinceMs }] : [];
       })
       .sort((a, b) => a.dueAtMs - b.dueAtMs)
@@ -155,6 +185,10 @@ export class Poller implements Runnable {
         continue;
       }
       polled.push(target);
+      this.#notDueUntil.set(target.key, {
+        atMs: now + target.intervalSeconds * 1000,
+        intervalSeconds: target.intervalSeconds,
+      });
       const outcome = await this.#poll(target, now);
       if (forcedSinceMs !== undefined)
         await this.#forcedDone(
@@ -167,6 +201,19 @@ export class Poller implements Runnable {
     }
     if (this.#sweep?.keys.size === 0) this.#sweep = undefined;
     return polled;
+  }
+
+  /** The targets of the CVs now; recomputed (and the per-target memory pruned) only after a change. */
+  #currentTargets(now: number): PollTarget[] {
+    const cvs = this.deps.cvs();
+    if (this.#targets?.from === cvs) return this.#targets.targets;
+    const targets = pollTargets(cvs, { includePushOnly: true });
+    this.#targets = { from: cvs, targets };
+    const keys = new Set(targets.map((t) => t.key));
+    for (const key of keys) if (!this.#firstSeenMs.has(key)) this.#firstSeenMs.set(key, now);
+    for (const key of this.#firstSeenMs.keys()) if (!keys.has(key)) this.#firstSeenMs.delete(key);
+    for (const key of this.#notDueUntil.keys()) if (!keys.has(key)) this.#notDueUntil.delete(key);
+    return targets;
   }
 
   /** Since when a poll of the target is owed (sweep or recheck), if one is owed now. */

@@ -14,10 +14,11 @@ import type {
   EventRecorder,
   HistoryStore,
   ServiceClient,
+  StoredContainerVersion,
   WorkloadClient,
 } from '../workers/ports.js';
 import { CvController, type CvSource } from './cv-controller.js';
-import { DriftDetector } from './drift-detector.js';
+import { DriftDetector, type WorkloadCache } from './drift-detector.js';
 import type { PollableCv } from './poll-decision.js';
 import { toPollable } from './pollable.js';
 import { Poller } from './poller.js';
@@ -28,9 +29,12 @@ export interface ReconcilerRoleDeps {
   logger: Logger;
   metrics: Metrics;
   /** The CV informer (shared with the workers in `cvm serve`); started by the caller. */
-  source: CvSource;
+  source: CvSource & { get(namespace: string, name: string): StoredContainerVersion | undefined };
   store: ContainerVersionStore;
+  /** Fresh reads of single workloads (drift confirmation). */
   workloads: WorkloadClient;
+  /** The workload watcher (shared with the workers and the REST API); started by the caller. */
+  workloadCache: WorkloadCache;
   /** BlueGreen's Services, for drift of the live colour. */
   services?: ServiceClient;
   events: EventRecorder;
@@ -56,7 +60,11 @@ export function createReconcilerRole(deps: ReconcilerRoleDeps): {
   const { config, metrics } = deps;
   const logger = deps.logger.child({ component: 'reconciler' });
   const state = new RedisPollState(deps.producerConnection, config.queuePrefix);
-  const cvs = (): PollableCv[] => deps.source.list().flatMap((cv) => toPollable(cv) ?? []);
+  // The poller's view of the CVs, rebuilt only after a change (each poll tick reads it).
+  let pollables: PollableCv[] | undefined;
+  deps.source.onChange(() => (pollables = undefined));
+  const cvs = (): PollableCv[] =>
+    (pollables ??= deps.source.list().flatMap((cv) => toPollable(cv) ?? []));
   let work: Lifecycle | undefined;
   const leaderWork = () => {
     const lifecycle = new Lifecycle({
@@ -87,7 +95,9 @@ export function createReconcilerRole(deps: ReconcilerRoleDeps): {
     );
     lifecycle.add(
       new DriftDetector({
-        cvs: () => deps.source.list(),
+        cvs: deps.source,
+        cache: deps.workloadCache,
+        store: deps.store,
         workloads: deps.workloads,
         ...(deps.services ? { services: deps.services } : {}),
         events: deps.events,

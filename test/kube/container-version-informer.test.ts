@@ -125,6 +125,44 @@ describe('ContainerVersionInformer', () => {
     ).toEqual(['api', 'nginx', 'other-tag']);
   });
 
+  it('keeps neither managedFields nor the last-applied annotation, listed or watched; the rest as it is', async () => {
+    const ns = await env.namespace('informer-slim');
+    const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+    const create = (name: string) =>
+      env.emulator.store.create('containerversions.cvm.dev', {
+        apiVersion: `${CV_GROUP}/${CV_VERSION}`,
+        kind: 'ContainerVersion',
+        metadata: {
+          name,
+          namespace: ns,
+          annotations: { [LAST_APPLIED]: '{"spec":{}}', 'cvm.dev/request': 'sync@1' },
+          managedFields: [{ manager: 'kubectl', operation: 'Apply' }],
+        },
+        spec: {
+          imageRepo: 'ghcr.io/acme/slim',
+          tag: 'prod',
+          selector: { app: name },
+          container: 'app',
+        },
+      });
+    create('listed');
+    const index = informer();
+    await index.start();
+    await index.synced();
+    create('watched');
+    await waitFor(() => index.get(ns, 'watched') !== undefined, 'the watched CV');
+    for (const name of ['listed', 'watched']) {
+      const cv = index.get(ns, name)!;
+      expect(cv.metadata.annotations).toEqual({ 'cvm.dev/request': 'sync@1' });
+      expect(cv.metadata).not.toHaveProperty('managedFields');
+      expect(cv.spec).toMatchObject({ imageRepo: 'ghcr.io/acme/slim', selector: { app: name } });
+    }
+    // The API server has them.
+    const stored = env.emulator.store.get('containerversions.cvm.dev', ns, 'listed')!;
+    expect(stored.metadata.annotations).toHaveProperty([LAST_APPLIED]);
+    expect(stored.metadata).toHaveProperty('managedFields');
+  });
+
   it('keeps a CV with an invalid imageRepo out of the index without failing', async () => {
     const ns = await env.namespace('informer-invalid');
     const index = informer();

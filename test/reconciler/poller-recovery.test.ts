@@ -12,7 +12,7 @@ import {
 import { RedisPollState } from '../../src/queue/poll-state.js';
 import type { RolloutJobData } from '../../src/queue/rollout-queue.js';
 import { targetKey, type PollableCv } from '../../src/reconciler/poll-decision.js';
-import { Poller } from '../../src/reconciler/poller.js';
+import { Poller, type PollStateStore } from '../../src/reconciler/poller.js';
 import type { RegistryClients } from '../../src/registry/registry-clients.js';
 import { DockerRegistry } from '../support/docker-registry.js';
 import { skopeoPush, writeOciImage } from '../support/oci-layout.js';
@@ -140,6 +140,75 @@ describe('Poller recovery checks (real Redis, docker-registry)', () => {
     } finally {
       await registry.resume();
       await poller.stop();
+    }
+  });
+});
+
+describe('Poller schedule (real Redis, docker-registry)', () => {
+  it("a leader's start sweep leaves CVs not synced yet or with a rollout in flight to their jobs (they resolve the tag)", async () => {
+    const { poller, enqueued } = leader([
+      { ...cv('new', 'prod', 0), settled: false },
+      { ...cv('synced', 'polled', 0), settled: true },
+    ]);
+    await poller.start();
+    try {
+      expect((await poller.tick()).map((t) => t.tag)).toEqual(['polled']);
+      expect(enqueued.map((e) => e.name)).toEqual(['synced']);
+    } finally {
+      await poller.stop();
+    }
+  });
+
+  it('a target never polled nor pushed is due one interval after the poller first saw it; until it may be due its poll state is not read', async () => {
+    const own = `${prefix}-schedule`;
+    const ownState = new RedisPollState(redis, own);
+    await ownState.markEpoch(0); // no sweep: Redis kept its data
+    const reads: number[] = [];
+    const counted: PollStateStore = {
+      read: (targets) => {
+        reads.push(targets.length);
+        return ownState.read(targets);
+      },
+      claimPoll: (...args) => ownState.claimPoll(...args),
+      backOff: (...args) => ownState.backOff(...args),
+      backoffUntil: () => ownState.backoffUntil(),
+      markEpoch: (atMs) => ownState.markEpoch(atMs),
+      rechecks: () => ownState.rechecks(),
+      recheckDone: (...args) => ownState.recheckDone(...args),
+    };
+    let now = 1_000_000;
+    const enqueued: RolloutJobData[] = [];
+    const poller = new Poller({
+      cvs: () => [cv('scheduled', 'polled', 60)],
+      state: counted,
+      registries,
+      rollouts: { enqueue: (data) => Promise.resolve(void enqueued.push(data)) },
+      logger,
+      tickMs: 3_600_000,
+      maxPollsPerTick: 20,
+      now: () => now,
+      jitter: () => 0,
+    });
+    try {
+      expect(await poller.tick()).toEqual([]); // first seen now: due in 60 s
+      now += 30_000;
+      expect(await poller.tick()).toEqual([]);
+      now += 29_000;
+      expect(await poller.tick()).toEqual([]);
+      expect(reads).toEqual([1]); // read once, then known not due before first seen + 60 s
+      now += 2_000;
+      expect((await poller.tick()).map((t) => t.tag)).toEqual(['polled']);
+      expect(reads).toEqual([1, 1]);
+      expect(enqueued.map((e) => e.trigger.kind)).toEqual(['poll']);
+      now += 30_000;
+      expect(await poller.tick()).toEqual([]); // polled 30 s ago
+      expect(reads).toEqual([1, 1]);
+    } finally {
+      await redis.del(
+        ...['poll:events', 'poll:polls', 'poll:backoff', 'poll:recheck', 'epoch'].map(
+          (k) => `${own}:${k}`,
+        ),
+      );
     }
   });
 });

@@ -9,6 +9,8 @@ export interface CvmProcess {
   proc: ChildProcess;
   /** Everything it printed so far (stdout and stderr). */
   output: () => string;
+  /** The ops port it serves `/metrics` and the REST API on (127.0.0.1). */
+  opsPort: number;
 }
 
 /**
@@ -19,15 +21,18 @@ export async function startCvmProcess(
   role: 'worker' | 'reconciler' | 'receiver' | 'serve',
   env: Record<string, string>,
   track: ChildProcess[],
+  /** Extra node options before the script (e.g. `--cpu-prof`). */
+  nodeArgs: string[] = [],
 ): Promise<CvmProcess> {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('CVM_')),
   );
-  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, role], {
+  const opsPort = await freePort();
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', MAIN, role], {
     env: {
       ...inherited,
       ...env,
-      CVM_OPS_PORT: String(await freePort()),
+      CVM_OPS_PORT: String(opsPort),
       CVM_LISTEN_HOST: '127.0.0.1',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -39,5 +44,5 @@ export async function startCvmProcess(
   await waitFor(() => out.includes('"msg":"cvm started"'), `cvm ${role} to start`, {
     timeoutMs: 20_000,
   });
-  return { proc, output: () => out };
+  return { proc, output: () => out, opsPort };
 }

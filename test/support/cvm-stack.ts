@@ -235,6 +235,8 @@ export async function startCvmStack(options: StackOptions = {}) {
     for (const component of role.components) if (component !== kube.index) lifecycle.add(component);
   }
   if (options.reconciler) {
+    // Drift detection reads the workload watcher, which the workers or the ops server started.
+    if (options.workers === false && !options.ops) lifecycle.add(kube.signals);
     const role = createReconcilerRole({
       config,
       logger,
@@ -242,6 +244,7 @@ export async function startCvmStack(options: StackOptions = {}) {
       source: kube.index,
       store: kube.store,
       workloads: kube.workloads,
+      workloadCache: kube.signals,
       services: kube.services,
       events: kube.events,
       registries,
