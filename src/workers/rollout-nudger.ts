@@ -10,7 +10,12 @@ export interface RolloutNudgerDeps {
   /** The ContainerVersions as the informer knows them, with their status. */
   cvs: {
     list(): StoredContainerVersion[];
-    onChange(listener: () => void): () => void;
+    onChange(
+      listener: (change: {
+        type: 'add' | 'update' | 'delete';
+        object: StoredContainerVersion;
+      }) => void,
+    ): () => void;
   };
   signals: WorkloadSignals;
   rollouts: RolloutWaker;
@@ -37,7 +42,10 @@ const MAX_BUSY_RETRIES = 40;
  */
 export class RolloutNudger implements Runnable {
   readonly name = 'rollout-nudger';
+  /** The CV of each workload key (see {@link #index}); built at the first signal, then kept up to date per change. */
   #byWorkload: Map<string, StoredContainerVersion> | undefined;
+  /** The workload keys each CV (`ns/name`) holds in {@link #byWorkload}. */
+  readonly #keysOfCv = new Map<string, string[]>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
   #unsubscribe: (() => void)[] = [];
   #sweep: NodeJS.Timeout | undefined;
@@ -48,9 +56,11 @@ export class RolloutNudger implements Runnable {
   start(): Promise<void> {
     this.#stopped = false;
     this.#unsubscribe = [
-      this.deps.cvs.onChange(() => {
-        this.#byWorkload = undefined;
-        this.#requests();
+      this.deps.cvs.onChange(({ type, object }) => {
+        // One CV changed: only its own entries move (a change costs the same with 10 or 10,000 CVs).
+        if (this.#byWorkload) this.#reindex(object, type === 'delete');
+        if (type !== 'delete' && pendingRequest(object))
+          this.#schedule(object, 0, this.deps.coalesceMs ?? 50);
       }),
       this.deps.signals.onChange((signal) => this.#onSignal(signal)),
     ];
@@ -94,12 +104,6 @@ export class RolloutNudger implements Runnable {
     if (cv && decisive(cv, signal)) this.#schedule(cv, 0, this.deps.coalesceMs ?? 50);
   }
 
-  /** Wakes every CV with a `cvm.dev/request` not handled yet (promote, abort…): people wait for it. */
-  #requests(): void {
-    for (const cv of this.deps.cvs.list())
-      if (pendingRequest(cv)) this.#schedule(cv, 0, this.deps.coalesceMs ?? 50);
-  }
-
   #schedule(cv: StoredContainerVersion, attempt: number, delayMs: number): void {
     const key = cvKey(cv);
     if (this.#stopped || this.#timers.has(key)) return;
@@ -128,17 +132,27 @@ export class RolloutNudger implements Runnable {
   /** `namespace/Kind/name` of each workload (and `namespace/Job/<cv>` of verify Jobs) of rollouts in flight. */
   #index(): Map<string, StoredContainerVersion> {
     if (this.#byWorkload) return this.#byWorkload;
-    const index = new Map<string, StoredContainerVersion>();
-    for (const cv of this.deps.cvs.list()) {
-      const rollout = cv.status?.rollout;
-      if (!rollout) continue;
-      const ns = cv.metadata.namespace;
-      for (const w of rollout.workloads ?? [])
-        index.set(`${w.namespace ?? ns}/${w.kind}/${w.name}`, cv);
-      if ((rollout.verify ?? []).length > 0) index.set(`${ns}/Job/${cv.metadata.name}`, cv);
-    }
-    this.#byWorkload = index;
-    return index;
+    this.#byWorkload = new Map();
+    this.#keysOfCv.clear();
+    for (const cv of this.deps.cvs.list()) this.#reindex(cv, false);
+    return this.#byWorkload;
+  }
+
+  /** Replaces the entries of one CV in the index by those of its rollout in flight (none if `deleted`). */
+  #reindex(cv: StoredContainerVersion, deleted: boolean): void {
+    const index = this.#byWorkload;
+    if (!index) return;
+    const key = cvKey(cv);
+    for (const k of this.#keysOfCv.get(key) ?? [])
+      if (index.get(k) && cvKey(index.get(k)!) === key) index.delete(k);
+    this.#keysOfCv.delete(key);
+    const rollout = cv.status?.rollout;
+    if (deleted || !rollout) return;
+    const ns = cv.metadata.namespace;
+    const keys = (rollout.workloads ?? []).map((w) => `${w.namespace ?? ns}/${w.kind}/${w.name}`);
+    if ((rollout.verify ?? []).length > 0) keys.push(`${ns}/Job/${cv.metadata.name}`);
+    for (const k of keys) index.set(k, cv);
+    this.#keysOfCv.set(key, keys);
   }
 
   #now(): Date {

@@ -40,7 +40,12 @@ export interface WorkerKube {
   index: ContainerVersionIndex &
     Runnable & {
       list(): StoredContainerVersion[];
-      onChange(listener: () => void): () => void;
+      onChange(
+        listener: (change: {
+          type: 'add' | 'update' | 'delete';
+          object: StoredContainerVersion;
+        }) => void,
+      ): () => void;
     };
   /** Watch events of workloads and verify Jobs: what continues waiting rollouts. */
   signals: WorkloadSignals & Runnable;

@@ -150,4 +150,85 @@ describe('RolloutNudger on Redis', () => {
     await waitFor(async () => (await job.getState()) === 'waiting', 'the job to be promoted');
     await n.stop();
   });
+
+  it('a CV that starts a rollout is woken by its workload, its change indexed alone (no re-list of every CV)', async () => {
+    let cvListener: (change: {
+      type: 'add' | 'update' | 'delete';
+      object: StoredContainerVersion;
+    }) => void = () => undefined;
+    let emit: (signal: WorkloadSignal) => void = () => undefined;
+    const cvs = [cv('other-a', inFlight), cv('later')];
+    let lists = 0;
+    const n = new RolloutNudger({
+      cvs: {
+        list: () => {
+          lists += 1;
+          return cvs;
+        },
+        onChange: (listener) => {
+          cvListener = listener;
+          return () => undefined;
+        },
+      },
+      signals: {
+        onChange: (listener) => {
+          emit = listener;
+          return () => undefined;
+        },
+      },
+      rollouts,
+      logger,
+      sweepIntervalMs: 600_000,
+      coalesceMs: 10,
+    });
+    await n.start();
+    const done = { observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 };
+    // The first signal builds the index: 'later' has no rollout yet, so its workload wakes nothing.
+    emit({
+      kind: 'Deployment',
+      namespace: 'later',
+      name: 'api',
+      deleted: false,
+      workload: deployment('later', done),
+    });
+    const job = await rollouts.queue.add(
+      'later/api',
+      {
+        namespace: 'later',
+        name: 'api',
+        uid: 'uid-later',
+        trigger: { kind: 'push', receivedAt: 't' },
+      },
+      { delay: 600_000, deduplication: { id: rolloutDeduplicationId('later', 'api') } },
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await job.getState()).toBe('delayed');
+    cvListener({ type: 'update', object: cv('later', inFlight) });
+    emit({
+      kind: 'Deployment',
+      namespace: 'later',
+      name: 'api',
+      deleted: false,
+      workload: deployment('later', done),
+    });
+    await waitFor(async () => (await job.getState()) === 'waiting', 'the job to be promoted');
+    expect(lists).toBe(1);
+    // Once its rollout ended, the CV's workload is out of the index again.
+    cvListener({ type: 'update', object: cv('later') });
+    const next = await rollouts.queue.add(
+      'later-2/api',
+      {
+        namespace: 'later',
+        name: 'api',
+        uid: 'uid-later',
+        trigger: { kind: 'push', receivedAt: 't' },
+      },
+      { delay: 600_000, jobId: `later-2-${randomUUID()}` },
+    );
+    emit({ kind: 'Deployment', namespace: 'later', name: 'api', deleted: true });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await next.getState()).toBe('delayed');
+    expect(lists).toBe(1);
+    await n.stop();
+  });
 });
