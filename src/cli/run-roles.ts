@@ -95,6 +95,8 @@ export async function runRoles(
     connection: producer,
     prefix: config.queuePrefix,
     replicasToAck: config.redisIntakeReplicas,
+    // The receiver records its events for the poller in the round trip that enqueues them.
+    ...(roles.receiver ? { pollState: new RedisPollState(producer, config.queuePrefix) } : {}),
   });
   const rollouts = new RolloutQueue({
     connection: producer,
@@ -213,7 +215,6 @@ export async function runRoles(
       logger,
       metrics,
       sink: pushEvents,
-      pollState: new RedisPollState(producer, config.queuePrefix),
       host: config.listenHost,
     });
     for (const component of role.components) lifecycle.add(component);

@@ -16,8 +16,6 @@ export interface ReceiverRoleDeps {
   logger: Logger;
   metrics: Metrics;
   sink: PushEventSink;
-  /** Records push-event times for the poller (`RedisPollState`). */
-  pollState?: { recordEvent(target: string, atMs: number): Promise<void> };
   /** Default 0.0.0.0. */
   host?: string;
 }
@@ -42,7 +40,6 @@ export function createReceiverRole(deps: ReceiverRoleDeps): ReceiverRole {
     metrics: deps.metrics,
     logger,
     maxEventsPerDelivery: deps.config.maxEventsPerDelivery,
-    ...(deps.pollState ? { pollState: deps.pollState } : {}),
   });
   const sources = webhookSources(deps.config);
   const enabled = sources.filter((s) => s.enabled).map((s) => s.source);

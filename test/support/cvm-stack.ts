@@ -116,9 +116,9 @@ export async function startCvmStack(options: StackOptions = {}) {
   const connection = { url: redisUrl, connectTimeoutMs: 1_000, logger };
   const producer = createProducerConnection({ ...connection, name: 'e2e-producer' });
   await waitForReady(producer, 5_000);
-  const pushEvents = new PushEventQueue({ connection: producer, prefix });
   const pollState = new RedisPollState(producer, prefix);
-  const ingest = new Ingest({ sink: pushEvents, metrics, logger, pollState });
+  const pushEvents = new PushEventQueue({ connection: producer, prefix, pollState });
+  const ingest = new Ingest({ sink: pushEvents, metrics, logger });
   const receiver = new HttpServer({
     name: 'receiver',
     port: 0,
