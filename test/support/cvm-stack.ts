@@ -23,7 +23,7 @@ import { createReconcilerRole } from '../../src/reconciler/reconciler-role.js';
 import { Ingest } from '../../src/receiver/ingest.js';
 import { webhookSources } from '../../src/receiver/sources.js';
 import { createWebhookApp } from '../../src/receiver/webhook-app.js';
-import { registryClientsFor } from '../../src/cli/run-roles.js';
+import { registryClientsFor } from '../../src/cli/registry-clients-for.js';
 import type { RegistryClients } from '../../src/registry/registry-clients.js';
 import type { MetricChecks } from '../../src/workers/ports.js';
 import { createWorkerRole } from '../../src/workers/worker-role.js';
