@@ -14,6 +14,8 @@ import {
   type Figure,
 } from './figures.js';
 import { pushToPatch } from './push-to-patch.js';
+import { ingest, type RouteResult } from './ingest.js';
+import { receiverRss } from './receiver-rss.js';
 import { rolloutsAtOnce } from './rollouts-at-once.js';
 import { scale } from './scale.js';
 
@@ -25,6 +27,11 @@ const { values } = parseArgs({
 });
 
 const BENCHES: Record<string, BenchEntry> = {
+  ingest: { figures: ['ingest.generic', 'ingest.dockerhub'], run: benchIngest },
+  'receiver.rss': {
+    figures: ['receiver.rss', 'receiver.rss-after-load'],
+    run: benchReceiverRss,
+  },
   'push-to-patch': { figures: ['push-to-patch.p99'], run: benchPushToPatch },
   'rollouts.at-once': { figures: ['rollouts.at-once'], run: benchRolloutsAtOnce },
   scale: {
@@ -140,6 +147,67 @@ async function benchEmulatorFill(): Promise<Figure[]> {
       details: [
         `last 2,000 of ${r.cvs} CVs + Deployments + namespaces over HTTP, 24 POSTs in flight; rounds ${r.roundMs.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s; total ${(r.totalMs / 1000).toFixed(0)} s; emulator RSS ${r.rssMiB.toFixed(0)} MiB`,
         `emulator CPU per object: first 2,000 ${r.cpuMsPerObject[0]!.toFixed(2)} ms, last 2,000 ${r.cpuMsPerObject[r.cpuMsPerObject.length - 1]!.toFixed(2)} ms`,
+      ],
+    }),
+  ];
+}
+
+async function benchIngest(): Promise<Figure[]> {
+  const r = await ingest();
+  const lost = (route: RouteResult) => route.accepted - route.jobs;
+  const details = (route: RouteResult) => [
+    `p99 ${route.p99Ms.toFixed(1)} ms, p50 ${route.p50Ms.toFixed(1)} ms (echo p99 ${r.echo.p99Ms.toFixed(1)} ms, p50 ${r.echo.p50Ms.toFixed(1)} ms)`,
+    `server CPU per request ${route.cpuUsPerRequest.toFixed(0)} µs (echo ${r.echo.cpuUsPerRequest.toFixed(0)} µs)`,
+    `${route.accepted} answered 202, ${route.jobs} jobs in Redis (${lost(route) === 0 ? 'none lost' : `${lost(route)} LOST`}), ${route.refused} other answers, ${route.errors} errors/timeouts`,
+    `${r.connections} connections, ${r.runs} alternating runs of about ${r.runSeconds} s each, medians; server on CPU 0, autocannon on CPU 1`,
+  ];
+  const echoName = 'bare express 5 JSON echo, same core and load';
+  return [
+    figure({
+      name: 'ingest.generic',
+      value: r.generic.rps,
+      unit: 'req/s',
+      baseline: r.echo.rps,
+      baselineName: echoName,
+      target: 'ratio ≥ 0.6, p99 < 20 ms',
+      met: r.generic.rps / r.echo.rps >= 0.6 && r.generic.p99Ms < 20 && lost(r.generic) === 0,
+      details: details(r.generic),
+    }),
+    figure({
+      name: 'ingest.dockerhub',
+      value: r.dockerhub.rps,
+      unit: 'req/s',
+      baseline: r.echo.rps,
+      baselineName: echoName,
+      target: 'ratio ≥ 0.6',
+      met: r.dockerhub.rps / r.echo.rps >= 0.6 && lost(r.dockerhub) === 0,
+      details: details(r.dockerhub),
+    }),
+  ];
+}
+
+async function benchReceiverRss(): Promise<Figure[]> {
+  const r = await receiverRss();
+  const baselineName = 'bare node -e, idle';
+  return [
+    figure({
+      name: 'receiver.rss',
+      value: r.idleMiB,
+      unit: 'MiB',
+      baseline: r.bareNodeMiB,
+      baselineName,
+      target: 'value < 100 MiB',
+      met: r.idleMiB < 100,
+      details: [`cvm receiver idle, settled`],
+    }),
+    figure({
+      name: 'receiver.rss-after-load',
+      value: r.afterLoadMiB,
+      unit: 'MiB',
+      baseline: r.bareNodeMiB,
+      baselineName,
+      details: [
+        `after ${r.events} signed generic webhooks: ${r.accepted} answered 202, ${r.jobs} jobs in Redis`,
       ],
     }),
   ];

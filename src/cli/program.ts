@@ -1,15 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { containerVersionCrdYaml } from '../api/crd.js';
 import { describeConfig, type ConfigValue } from '../config/config.js';
 import { CliExit, ExitCode } from './cli-exit.js';
 import { loadConfigOrExit } from './load-config.js';
-import { containerVersionCommands } from './cv-commands.js';
-import { manifestsAllCommand } from './manifests-all-command.js';
-import { promoteCommand } from './promote-command.js';
-import { queueCommand } from './queue-command.js';
-import { roleCommands } from './role-commands.js';
-import { waitCommand } from './wait-command.js';
+import { ROLE_COMMAND_NAMES, roleCommands } from './role-commands.js';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -46,7 +40,11 @@ function configCommand(io: CliIo): Command {
     });
 }
 
-function manifestsCommand(io: CliIo): Command {
+async function manifestsCommand(io: CliIo): Promise<Command> {
+  const [{ containerVersionCrdYaml }, { manifestsAllCommand }] = await Promise.all([
+    import('../api/crd.js'),
+    import('./manifests-all-command.js'),
+  ]);
   const manifests = new Command('manifests').description(
     'print Kubernetes manifests to install cvm',
   );
@@ -66,8 +64,39 @@ ContainerVersion commands read the Kubernetes API (--kubeconfig, in-cluster, $KU
 ~/.kube/config) or cvm's REST API (--server URL, token in CVM_TOKEN).
 `;
 
-/** The `cvm` command tree. Commands write through `io`, so they can be tested in-process too. */
-export function buildProgram(io: CliIo): Command {
+/**
+ * The commands other than `version`, `config` and the roles', in the order `cvm --help` lists
+ * them. Loaded only when the command line may need them: their modules bring the Kubernetes
+ * client, the registry clients and the queue board, which a role process does not use.
+ */
+async function toolCommands(io: CliIo): Promise<Command[]> {
+  const [manifests, { queueCommand }, { promoteCommand }, { waitCommand }, cv] = await Promise.all([
+    manifestsCommand(io),
+    import('./queue-command.js'),
+    import('./promote-command.js'),
+    import('./wait-command.js'),
+    import('./cv-commands.js'),
+  ]);
+  return [
+    manifests,
+    queueCommand(io),
+    promoteCommand(io),
+    waitCommand(io),
+    ...cv.containerVersionCommands(io),
+  ];
+}
+
+/** The subcommand `argv` names (its first word that is no option), if any. */
+const subcommandOf = (argv: readonly string[]) => argv.find((word) => !word.startsWith('-'));
+
+/**
+ * The `cvm` command tree. Commands write through `io`, so they can be tested in-process too. With
+ * `argv` naming a role (`cvm receiver …`), the tree holds only what that needs (version, config
+ * and the roles), so the process loads no module of the other commands.
+ */
+export async function buildProgram(io: CliIo, argv?: readonly string[]): Promise<Command> {
+  const subcommand = argv ? subcommandOf(argv) : undefined;
+  const roleOnly = subcommand !== undefined && ROLE_COMMAND_NAMES.includes(subcommand);
   const program = new Command('cvm')
     .description('push-driven continuous delivery for Kubernetes')
     .version(packageVersion(), '-V, --version', 'print the version')
@@ -81,11 +110,7 @@ export function buildProgram(io: CliIo): Command {
     .description('print the version of cvm and of Node.js')
     .action(() => io.out(`cvm ${packageVersion()} (node ${process.version})\n`));
   program.addCommand(configCommand(io));
-  program.addCommand(manifestsCommand(io));
-  program.addCommand(queueCommand(io));
-  program.addCommand(promoteCommand(io));
-  program.addCommand(waitCommand(io));
-  for (const command of containerVersionCommands(io)) program.addCommand(command);
+  if (!roleOnly) for (const command of await toolCommands(io)) program.addCommand(command);
   for (const command of roleCommands(io.env)) program.addCommand(command);
   program.addHelpText('after', EXIT_CODES_HELP);
   inheritSettings(program);
@@ -106,7 +131,8 @@ function inheritSettings(parent: Command): void {
 /** Runs the CLI and returns the exit code; never throws for expected failures. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   try {
-    await buildProgram(io).parseAsync([...argv], { from: 'user' });
+    const program = await buildProgram(io, argv);
+    await program.parseAsync([...argv], { from: 'user' });
     return ExitCode.Ok;
   } catch (error) {
     if (error instanceof CliExit) {

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { loadConfigOrExit } from './load-config.js';
-import { runRoles, type Roles } from './run-roles.js';
+import type { Roles } from './run-roles.js';
 
 const ROLE_COMMANDS: { name: string; description: string; roles: Roles }[] = [
   {
@@ -26,11 +26,19 @@ const ROLE_COMMANDS: { name: string; description: string; roles: Roles }[] = [
   },
 ];
 
-/** `cvm serve|receiver|worker|reconciler`: each runs until SIGTERM/SIGINT. */
+/** The names of the role commands: `serve`, `receiver`, `worker`, `reconciler`. */
+export const ROLE_COMMAND_NAMES: readonly string[] = ROLE_COMMANDS.map((c) => c.name);
+
+/**
+ * `cvm serve|receiver|worker|reconciler`: each runs until SIGTERM/SIGINT. The composition root is
+ * loaded when one runs, and it loads only the modules of the roles it runs.
+ */
 export function roleCommands(env: NodeJS.ProcessEnv): Command[] {
   return ROLE_COMMANDS.map(({ name, description, roles }) =>
     new Command(name).description(description).action(async () => {
-      await runRoles(loadConfigOrExit(env), roles);
+      const config = loadConfigOrExit(env);
+      const { runRoles } = await import('./run-roles.js');
+      await runRoles(config, roles);
     }),
   );
 }

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import type { Config } from '../config/config.js';
 import { createOpsApp } from '../http/ops-app.js';
 import { ChangeStream } from '../http/stream-router.js';
-import { createKubeAdapters } from '../kube/kube-adapters.js';
 import { HttpServer } from '../lifecycle/http-server.js';
 import { Lifecycle } from '../lifecycle/lifecycle.js';
 import type { Runnable } from '../lifecycle/runnable.js';
@@ -20,29 +19,11 @@ import { PushEventQueue } from '../queue/push-event-queue.js';
 import { RedisPollState } from '../queue/poll-state.js';
 import { QueueAdmin } from '../queue/queue-admin.js';
 import { RolloutQueue } from '../queue/rollout-queue.js';
-import { createReconcilerRole } from '../reconciler/reconciler-role.js';
-import { createReceiverRole } from '../receiver/receiver-role.js';
-import { dockerConfigLookup } from '../registry/docker-config.js';
-import { RegistryClients } from '../registry/registry-clients.js';
-import { createWorkerRole } from '../workers/worker-role.js';
 
 export interface Roles {
   receiver: boolean;
   worker: boolean;
   reconciler: boolean;
-}
-
-/** Registry clients from the configuration, counting requests into the metrics. */
-export function registryClientsFor(config: Config, metrics: Metrics): RegistryClients {
-  const credentials = config.registryAuthFile
-    ? dockerConfigLookup([readFileSync(config.registryAuthFile, 'utf8')])
-    : () => undefined;
-  const onRequest = (registry: string, method: string, outcome: string) =>
-    metrics.registryRequests.inc({ registry, method, outcome });
-  return new RegistryClients({
-    oci: { credentials, onRequest },
-    ecr: { ...(config.ecrEndpoint ? { endpoint: config.ecrEndpoint } : {}), oci: { onRequest } },
-  });
 }
 
 /** Where and how every connection of the process reaches Redis, from the configuration. */
@@ -95,6 +76,8 @@ export async function runRoles(
     connection: producer,
     prefix: config.queuePrefix,
     replicasToAck: config.redisIntakeReplicas,
+    // The receiver records its events for the poller in the round trip that enqueues them.
+    ...(roles.receiver ? { pollState: new RedisPollState(producer, config.queuePrefix) } : {}),
   });
   const rollouts = new RolloutQueue({
     connection: producer,
@@ -115,14 +98,19 @@ export async function runRoles(
   );
 
   const needsKube = roles.worker || roles.reconciler;
-  const kube = needsKube
-    ? createKubeAdapters({
+  // A role's modules are loaded only by a process that runs it: `cvm receiver` loads no
+  // Kubernetes client, registry client, worker or reconciler.
+  const [kubeModule, registriesModule] = needsKube
+    ? await Promise.all([import('../kube/kube-adapters.js'), import('./registry-clients-for.js')])
+    : [undefined, undefined];
+  const kube = kubeModule
+    ? kubeModule.createKubeAdapters({
         ...(config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : {}),
         requestTimeoutMs: config.kubeRequestTimeoutMs,
         logger,
       })
     : undefined;
-  const registries = needsKube ? registryClientsFor(config, metrics) : undefined;
+  const registries = registriesModule?.registryClientsFor(config, metrics);
   if (registries) lifecycle.add(idle('registries', () => registries.stop()));
   if (kube) {
     lifecycle.add(kube.index);
@@ -171,6 +159,7 @@ export async function runRoles(
   if (stream) lifecycle.add(stream);
 
   if (roles.worker && kube && registries && workerConnection) {
+    const { createWorkerRole } = await import('../workers/worker-role.js');
     const role = createWorkerRole({
       config,
       logger,
@@ -190,6 +179,7 @@ export async function runRoles(
       if (component !== kube.index && component !== kube.signals) lifecycle.add(component);
   }
   if (roles.reconciler && kube && registries) {
+    const { createReconcilerRole } = await import('../reconciler/reconciler-role.js');
     const role = createReconcilerRole({
       config,
       logger,
@@ -209,12 +199,12 @@ export async function runRoles(
     for (const component of role.components) lifecycle.add(component);
   }
   if (roles.receiver) {
-    const role = createReceiverRole({
+    const { createReceiverRole } = await import('../receiver/receiver-role.js');
+    const role = await createReceiverRole({
       config,
       logger,
       metrics,
       sink: pushEvents,
-      pollState: new RedisPollState(producer, config.queuePrefix),
       host: config.listenHost,
     });
     for (const component of role.components) lifecycle.add(component);

@@ -55,7 +55,7 @@ export interface ApiRouterDeps {
 }
 
 /** Where the router is mounted on the ops port. */
-export const API_PATH = '/api/v1';
+export { API_PATH } from './ops-paths.js';
 
 const HISTORY_PAGE_DEFAULT = 20;
 const HISTORY_PAGE_MAX = 100;

@@ -1,12 +1,12 @@
-import express, { type Request, type Response } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { Metrics } from '../observability/metrics.js';
 import type { QueueAdmin } from '../queue/queue-admin.js';
 import type { BoardQueue } from '../queue/queue-board.js';
 import { createDashboardRouter } from './dashboard-router.js';
 import { createLoginRouter } from './login-router.js';
-import { API_PATH, createApiRouter, type ApiRouterDeps } from './api-router.js';
+import type { ApiRouterDeps } from './api-router.js';
 import { opsAuth } from './ops-auth.js';
-import { QUEUE_BOARD_PATH, createQueueBoardRouter } from './queue-board-router.js';
+import { API_PATH, QUEUE_BOARD_PATH } from './ops-paths.js';
 import { STREAM_PATH, type ChangeStream } from './stream-router.js';
 
 /** A named check for `/readyz`: resolves true when the dependency can serve. */
@@ -40,6 +40,19 @@ export interface OpsAppDeps {
   now?: () => Date;
   /** The REST API's sources (processes that watch CVs: worker, reconciler). None: `/api/v1` answers 404. */
   api?: Omit<ApiRouterDeps, 'queues' | 'boardPath'>;
+}
+
+/**
+ * A router built, and its module loaded, with the first request it serves: a process that is never
+ * asked for the REST API or the queue board (a receiver, most of the time) loads neither them nor
+ * Bull Board.
+ */
+function lazyRouter(build: () => Promise<RequestHandler>): RequestHandler {
+  let router: Promise<RequestHandler> | undefined;
+  return (request, response, next) => {
+    router ??= build();
+    router.then((handler) => handler(request, response, next)).catch(next);
+  };
 }
 
 /**
@@ -92,14 +105,17 @@ export function createOpsApp(deps: OpsAppDeps): express.Express {
   });
   if (deps.api) {
     const admin = deps.queueAdmin;
+    const api = deps.api;
     app.use(
       API_PATH,
       auth,
-      createApiRouter({
-        ...deps.api,
-        ...(admin ? { queues: { stats: () => admin.stats() } } : {}),
-        ...(deps.queues?.length ? { boardPath: QUEUE_BOARD_PATH } : {}),
-      }),
+      lazyRouter(async () =>
+        (await import('./api-router.js')).createApiRouter({
+          ...api,
+          ...(admin ? { queues: { stats: () => admin.stats() } } : {}),
+          ...(deps.queues?.length ? { boardPath: QUEUE_BOARD_PATH } : {}),
+        }),
+      ),
     );
   } else
     app.use(API_PATH, auth, (_request: Request, response: Response) => {
@@ -110,13 +126,16 @@ export function createOpsApp(deps: OpsAppDeps): express.Express {
     });
   if (deps.queues !== undefined && deps.queues.length > 0) {
     const admin = deps.adminToken ? deps.queueAdmin : undefined;
+    const queues = deps.queues;
     app.use(
       QUEUE_BOARD_PATH,
       auth,
-      createQueueBoardRouter(deps.queues, {
-        basePath: QUEUE_BOARD_PATH,
-        ...(admin ? { admin } : {}),
-      }),
+      lazyRouter(async () =>
+        (await import('./queue-board-router.js')).createQueueBoardRouter(queues, {
+          basePath: QUEUE_BOARD_PATH,
+          ...(admin ? { admin } : {}),
+        }),
+      ),
     );
   }
   return app;

@@ -5,7 +5,9 @@ import { registerQueueBoard, type BoardQueue } from '../queue/queue-board.js';
 import { opsRoleOfResponse } from './ops-auth.js';
 
 /** Where the ops port serves the BullMQ queue board. */
-export const QUEUE_BOARD_PATH = '/admin/queues';
+import { QUEUE_BOARD_PATH } from './ops-paths.js';
+
+export { QUEUE_BOARD_PATH };
 
 export interface QueueBoardOptions {
   /** Mount path; the board's page links its scripts and API through `<base href="<basePath>/">`. */

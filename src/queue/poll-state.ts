@@ -1,3 +1,4 @@
+import type { ChainableCommander } from 'ioredis';
 import type { Redis } from './connections.js';
 
 /**
@@ -67,6 +68,14 @@ export class RedisPollState {
   /** A push event for the target arrived (route worker). */
   async recordEvent(target: string, atMs: number): Promise<void> {
     await this.redis.hset(this.#events, target, String(atMs));
+  }
+
+  /**
+   * The same write as {@link recordEvent}, queued on `pipeline`: the receiver records its events
+   * in the round trip that enqueues them (`PushEventQueue`). Its reply is not read.
+   */
+  recordEventIn(pipeline: ChainableCommander, target: string, atMs: number): void {
+    pipeline.hset(this.#events, target, String(atMs));
   }
 
   /**

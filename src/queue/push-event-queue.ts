@@ -1,8 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Queue, type JobsOptions } from 'bullmq';
+import { Job, Queue, type JobJson, type JobsOptions } from 'bullmq';
+import { targetKey } from '../reconciler/poll-decision.js';
 import type { PushEvent } from '../events/push-event.js';
 import type { Redis } from './connections.js';
 import { QueueName } from './names.js';
+import type { RedisPollState } from './poll-state.js';
 import { producerQueueOptions } from './producer-queue-options.js';
 
 export interface EnqueueOutcome {
@@ -15,8 +17,10 @@ export interface EnqueueOutcome {
 /** Where the receiver puts events; the narrow interface its handlers depend on. */
 export interface PushEventSink {
   /**
-   * Enqueues all events of one delivery in one Redis transaction: all or none. Rejects when Redis
-   * cannot take them (the caller answers 503 or leaves the SQS message for later).
+   * Enqueues all events of one delivery, and records them for the poller. Resolves only when every
+   * one of them was written; rejects when Redis cannot take them (the caller answers 503 or leaves
+   * the SQS message for later). Not all or none: some may have been written, and a retry adds
+   * nothing twice (ADR 0007).
    */
   enqueue(events: readonly PushEvent[]): Promise<EnqueueOutcome[]>;
   /** Whether an enqueue could succeed now (Redis connected). */
@@ -105,20 +109,78 @@ export interface PushEventQueueOptions {
    * receiver already acknowledged.
    */
   replicasToAck?: number;
+  /**
+   * Where the poller learns that a `repo:tag` heard from its registry (DESIGN §5): each event's
+   * target is recorded in the same round trip as its job. Best effort: a failed write costs at
+   * most one poll, and never fails the enqueue.
+   */
+  pollState?: Pick<RedisPollState, 'recordEventIn'>;
+  /**
+   * Most events one Redis round trip carries (the enqueues of concurrent deliveries are sent
+   * together, see {@link PushEventQueue}). Default 1000.
+   */
+  maxBatchEvents?: number;
 }
 
-/** The `push-events` queue, seen from producers. */
+/**
+ * The outcome of one event from the replies of its round trip. BullMQ's add returns the existing
+ * job's id for a deduplicated add (another id than ours: a duplicate), and our own id both when it
+ * created the job and when the id was already there; `EXISTS` before the add tells those apart.
+ */
+function outcomeOf(placed: Placed, results: [Error | null, unknown][]): EnqueueOutcome {
+  const [addError, id] = results[placed.added] ?? [new Error('no reply to the add'), null];
+  if (addError) throw addError;
+  const [existsError, existed] = results[placed.existed] ?? [null, 0];
+  if (existsError) throw existsError;
+  const jobId = typeof id === 'string' || typeof id === 'number' ? String(id) : placed.jobId;
+  if (jobId !== placed.jobId) return { event: placed.event, jobId, duplicate: true };
+  return { event: placed.event, jobId, duplicate: existed === 1 };
+}
+
+/** One delivery waiting for the next round trip. */
+interface PendingEnqueue {
+  events: readonly PushEvent[];
+  resolve: (outcomes: EnqueueOutcome[]) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Where one event's replies are in the round trip's results. */
+interface Placed {
+  event: PushEvent;
+  jobId: string;
+  existed: number;
+  added: number;
+}
+
+/**
+ * The `push-events` queue, seen from producers.
+ *
+ * Deliveries that arrive together share one Redis round trip: an enqueue joins a batch that is
+ * sent once the current turn of the event loop is over (`setImmediate`), or at once when it holds
+ * {@link PushEventQueueOptions.maxBatchEvents} events. The batch is one pipeline (built once per
+ * batch, not per delivery: ioredis copies every BullMQ script onto each new pipeline) holding, for
+ * each event, `EXISTS` of its job id, BullMQ's own add script, and the poll-state write. Each
+ * delivery still gets its own outcome: it resolves or rejects on its own replies only, and the
+ * write stays what ADR 0007 says (idempotent, not all or none: a pipeline, as `addBulk` was).
+ */
 export class PushEventQueue implements PushEventSink {
   readonly queue: Queue<PushEvent>;
   readonly #jobOptions: JobsOptions;
   readonly #connection: Redis;
   readonly #enqueueTimeoutMs: number;
   readonly #replicasToAck: number;
+  readonly #pollState: Pick<RedisPollState, 'recordEventIn'> | undefined;
+  readonly #maxBatchEvents: number;
+  #pending: PendingEnqueue[] = [];
+  #pendingEvents = 0;
+  #scheduled = false;
 
   constructor(options: PushEventQueueOptions) {
     this.#connection = options.connection;
     this.#replicasToAck = options.replicasToAck ?? 0;
     this.#enqueueTimeoutMs = options.enqueueTimeoutMs ?? 2_000;
+    this.#pollState = options.pollState;
+    this.#maxBatchEvents = options.maxBatchEvents ?? 1_000;
     this.queue = new Queue<PushEvent>(
       QueueName.PushEvents,
       producerQueueOptions(options.connection, options.prefix),
@@ -151,17 +213,99 @@ export class PushEventQueue implements PushEventSink {
       );
     });
     try {
-      return await Promise.race([this.#addReplicated(events), timeout]);
+      return await Promise.race([this.#join(events), timeout]);
     } finally {
       clearTimeout(timer);
     }
   }
 
-  async #addReplicated(events: readonly PushEvent[]): Promise<EnqueueOutcome[]> {
-    const outcomes = await this.#add(events);
-    if (this.#replicasToAck === 0) return outcomes;
-    // WAIT counts the replicas that acknowledged every write of this connection so far; it blocks
-    // the connection, so it is bounded well inside the enqueue timeout.
+  /** Adds a delivery to the next batch; resolves with its own outcomes once the batch is sent. */
+  #join(events: readonly PushEvent[]): Promise<EnqueueOutcome[]> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ events, resolve, reject });
+      this.#pendingEvents += events.length;
+      if (this.#pendingEvents >= this.#maxBatchEvents) this.#flush();
+      else if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => {
+          this.#scheduled = false;
+          this.#flush();
+        });
+      }
+    });
+  }
+
+  #flush(): void {
+    const batch = this.#pending;
+    if (batch.length === 0) return;
+    this.#pending = [];
+    this.#pendingEvents = 0;
+    this.#send(batch).catch((error: unknown) => {
+      for (const delivery of batch) delivery.reject(error);
+    });
+  }
+
+  async #send(batch: readonly PendingEnqueue[]): Promise<void> {
+    if (this.#connection.status !== 'ready')
+      throw new QueueUnavailableError(`redis is ${this.#connection.status}`, false);
+    // Resolves at once after the first time: the queue's scripts are loaded on the connection.
+    await this.queue.waitUntilReady();
+    const pipeline = this.#connection.pipeline();
+    // BullMQ's add goes through `runCommand` of its transaction wrapper (`augmentTransaction`),
+    // the only method of it that the add uses; the wrapper's structured `hset` would not suit
+    // the poll-state write, so the raw pipeline is given just that.
+    const commands = pipeline as unknown as Record<string, (args: unknown[]) => unknown>;
+    const transaction = Object.assign(pipeline, {
+      runCommand(name: string, args: unknown[]) {
+        commands[name]!(args);
+        return transaction;
+      },
+    }) as unknown as Parameters<Queue['backend']['addJobToTransaction']>[0];
+    const placed = batch.map((delivery) =>
+      delivery.events.map((event): Placed => {
+        const jobId = pushEventJobId(event);
+        const job = new Job<PushEvent>(this.queue, event.kind, event, {
+          ...this.#jobOptions,
+          jobId,
+          deduplication: pushEventDeduplication(event),
+        });
+        const json = job.asJSON();
+        (job as unknown as { validateOptions(json: JobJson): void }).validateOptions(json);
+        // Whether the id was there before this add: Redis runs one connection's commands in order,
+        // so this also sees an equal event earlier in the same batch.
+        const existed = pipeline.length;
+        pipeline.exists(this.queue.toKey(jobId));
+        const added = pipeline.length;
+        // Its reply is read from the pipeline's results, like every other command here.
+        this.queue.backend.addJobToTransaction(transaction, json, jobId).catch(() => undefined);
+        return { event, jobId, existed, added };
+      }),
+    );
+    if (this.#pollState) {
+      for (const { events } of batch)
+        for (const e of events)
+          this.#pollState.recordEventIn(
+            pipeline,
+            targetKey(e.registry, e.repository, e.tag),
+            Date.parse(e.receivedAt),
+          );
+    }
+    const results = (await pipeline.exec()) ?? [];
+    if (this.#replicasToAck > 0) await this.#awaitReplicas();
+    batch.forEach((delivery, index) => {
+      try {
+        delivery.resolve(placed[index]!.map((p) => outcomeOf(p, results)));
+      } catch (error) {
+        delivery.reject(error);
+      }
+    });
+  }
+
+  /**
+   * WAIT counts the replicas that acknowledged every write of this connection so far; it blocks
+   * the connection, so it is bounded well inside the enqueue timeout. One for a whole batch.
+   */
+  async #awaitReplicas(): Promise<void> {
     const acked = await this.#connection.wait(
       this.#replicasToAck,
       Math.max(1, Math.floor(this.#enqueueTimeoutMs / 2)),
@@ -171,38 +315,6 @@ export class PushEventQueue implements PushEventSink {
         `${acked} of ${this.#replicasToAck} redis replicas confirmed the write`,
         true,
       );
-    return outcomes;
-  }
-
-  async #add(events: readonly PushEvent[]): Promise<EnqueueOutcome[]> {
-    const requests = events.map((event) => ({
-      name: event.kind,
-      data: event,
-      opts: {
-        ...this.#jobOptions,
-        jobId: pushEventJobId(event),
-        deduplication: pushEventDeduplication(event),
-      },
-    }));
-    const jobs = await this.queue.addBulk(requests);
-    // BullMQ returns the existing job's id for a deduplicated add, and our own id (with our data)
-    // when the id already existed; the stored timestamp tells the second case apart. One round
-    // trip for all of them, however many events the delivery holds.
-    const timestamps = this.#connection.pipeline();
-    for (const job of jobs) timestamps.hget(this.queue.toKey(job.id ?? ''), 'timestamp');
-    const stored = (await timestamps.exec()) ?? [];
-    return jobs.map((job, index) => {
-      const request = requests[index]!;
-      const jobId = job.id ?? request.opts.jobId;
-      if (jobId !== request.opts.jobId) return { event: request.data, jobId, duplicate: true };
-      const [error, timestamp] = stored[index] ?? [null, null];
-      if (error) throw error;
-      return {
-        event: request.data,
-        jobId,
-        duplicate: timestamp !== null && Number(timestamp) !== job.timestamp,
-      };
-    });
   }
 
   /**

@@ -43,42 +43,69 @@ export function matchesAnySecret(
   return matched;
 }
 
+/**
+ * {@link matchesAnySecret} with the secrets' digests computed once, not on every request: the same
+ * comparison of digests, every secret compared whichever matches.
+ */
+function secretMatcher(secrets: readonly string[]): (candidate: string | undefined) => boolean {
+  const digests = secrets.map(digest);
+  return (candidate) => {
+    if (candidate === undefined) return false;
+    const given = digest(candidate);
+    let matched = false;
+    for (const secret of digests) matched = timingSafeEqual(given, secret) || matched;
+    return matched;
+  };
+}
+
 /** The secret is the path segment after the source (Docker Hub, Quay, Artifact Registry). */
-export const pathTokenAuth =
-  (secrets: readonly string[]): Authenticator =>
-  (request) =>
-    matchesAnySecret(request.pathToken, secrets);
+export const pathTokenAuth = (secrets: readonly string[]): Authenticator => {
+  const matches = secretMatcher(secrets);
+  return (request) => matches(request.pathToken);
+};
 
 /** The secret is the whole value of a header (EventBridge API destination API key). */
-export const headerSecretAuth =
-  (header: string, secrets: readonly string[]): Authenticator =>
-  (request) =>
-    matchesAnySecret(request.headers[header.toLowerCase()], secrets);
+export const headerSecretAuth = (header: string, secrets: readonly string[]): Authenticator => {
+  const matches = secretMatcher(secrets);
+  const name = header.toLowerCase();
+  return (request) => matches(request.headers[name]);
+};
 
 /**
  * The `Authorization` header is `Bearer <secret>` or the bare secret (Harbor sends its "Auth
  * Header" verbatim; Distribution and ACR send what their config says).
  */
-export const authorizationAuth =
-  (secrets: readonly string[]): Authenticator =>
-  (request) => {
+export const authorizationAuth = (secrets: readonly string[]): Authenticator => {
+  const matches = secretMatcher(secrets);
+  return (request) => {
     const value = request.headers.authorization;
     if (value === undefined) return false;
     const token = /^bearer\s+/i.test(value) ? value.replace(/^bearer\s+/i, '') : value;
-    return matchesAnySecret(token, secrets);
+    return matches(token);
   };
+};
+
+const HEX_SHA256 = /^[0-9a-f]{64}$/i;
 
 /**
  * `<header>: sha256=<hex HMAC-SHA256(secret, raw body)>`, as GitHub signs (`X-Hub-Signature-256`).
- * The HMAC is computed over the exact bytes received, never over re-serialized JSON.
+ * The HMAC is computed over the exact bytes received, never over re-serialized JSON. The 32 bytes
+ * of the signature are compared with each secret's HMAC in constant time (their length is no
+ * secret), every secret whichever matches; hex digits of either case are accepted.
  */
-export const hmacSha256Auth =
-  (header: string, secrets: readonly string[]): Authenticator =>
-  (request) => {
-    const signature = request.headers[header.toLowerCase()];
+export const hmacSha256Auth = (header: string, secrets: readonly string[]): Authenticator => {
+  const name = header.toLowerCase();
+  return (request) => {
+    const signature = request.headers[name];
     if (signature === undefined || !signature.startsWith('sha256=')) return false;
-    const expected = secrets.map(
-      (secret) => `sha256=${createHmac('sha256', secret).update(request.rawBody).digest('hex')}`,
-    );
-    return matchesAnySecret(signature.toLowerCase(), expected);
+    const hex = signature.slice('sha256='.length);
+    if (!HEX_SHA256.test(hex)) return false;
+    const given = Buffer.from(hex, 'hex');
+    let matched = false;
+    for (const secret of secrets) {
+      const expected = createHmac('sha256', secret).update(request.rawBody).digest();
+      matched = timingSafeEqual(given, expected) || matched;
+    }
+    return matched;
   };
+};

@@ -1,4 +1,3 @@
-import { targetKey } from '../reconciler/poll-decision.js';
 import type { PushSource, RawDelivery, Normalizer } from '../events/push-event.js';
 import { MalformedEventError } from '../events/push-event.js';
 import type { Logger } from '../observability/logger.js';
@@ -34,11 +33,6 @@ export interface IngestDeps {
   sink: PushEventSink;
   metrics: Metrics;
   logger: Logger;
-  /**
-   * Where the poller learns that a `repo:tag` heard from its registry, so that it does not poll it
-   * (DESIGN §5). Best effort: a failed write costs at most one poll.
-   */
-  pollState?: { recordEvent(target: string, atMs: number): Promise<void> };
   /**
    * Most deployable events one delivery may hold (`CVM_MAX_EVENTS_PER_DELIVERY`); a delivery with
    * more is refused whole, so one request never holds Redis for long. Default 1000.
@@ -106,16 +100,6 @@ export class Ingest {
       };
     }
     this.#enqueueFailures.recovered();
-    const pollState = this.deps.pollState;
-    if (pollState) {
-      await Promise.all(
-        normalized.events.map((e) =>
-          pollState
-            .recordEvent(targetKey(e.registry, e.repository, e.tag), Date.parse(e.receivedAt))
-            .catch(() => undefined),
-        ),
-      );
-    }
     for (const outcome of outcomes) {
       if (outcome.duplicate) this.deps.metrics.duplicatesDropped.inc({ source });
       else this.deps.metrics.eventsEnqueued.inc({ source, kind: outcome.event.kind });

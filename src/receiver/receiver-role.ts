@@ -1,4 +1,3 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from '../config/config.js';
 import { NORMALIZERS } from '../events/sources/index.js';
 import { HttpServer } from '../lifecycle/http-server.js';
@@ -8,7 +7,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { PushEventSink } from '../queue/push-event-queue.js';
 import { Ingest } from './ingest.js';
 import { webhookSources } from './sources.js';
-import { SqsIntake } from './sqs-intake.js';
+import type { SqsIntake } from './sqs-intake.js';
 import { createWebhookApp } from './webhook-app.js';
 
 export interface ReceiverRoleDeps {
@@ -16,8 +15,6 @@ export interface ReceiverRoleDeps {
   logger: Logger;
   metrics: Metrics;
   sink: PushEventSink;
-  /** Records push-event times for the poller (`RedisPollState`). */
-  pollState?: { recordEvent(target: string, atMs: number): Promise<void> };
   /** Default 0.0.0.0. */
   host?: string;
 }
@@ -34,15 +31,17 @@ export function regionOfQueueUrl(queueUrl: string): string | undefined {
   return /^sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(new URL(queueUrl).hostname)?.[1];
 }
 
-/** The receiver's intake: webhook server and, when a queue URL is configured, the SQS consumer. */
-export function createReceiverRole(deps: ReceiverRoleDeps): ReceiverRole {
+/**
+ * The receiver's intake: webhook server and, when a queue URL is configured, the SQS consumer
+ * (whose modules, the AWS SDK among them, are loaded only then).
+ */
+export async function createReceiverRole(deps: ReceiverRoleDeps): Promise<ReceiverRole> {
   const logger = deps.logger.child({ component: 'receiver' });
   const ingest = new Ingest({
     sink: deps.sink,
     metrics: deps.metrics,
     logger,
     maxEventsPerDelivery: deps.config.maxEventsPerDelivery,
-    ...(deps.pollState ? { pollState: deps.pollState } : {}),
   });
   const sources = webhookSources(deps.config);
   const enabled = sources.filter((s) => s.enabled).map((s) => s.source);
@@ -59,28 +58,39 @@ export function createReceiverRole(deps: ReceiverRoleDeps): ReceiverRole {
     }),
   });
   const sqsIntake = deps.config.sqsQueueUrl
-    ? new SqsIntake({
-        queueUrl: deps.config.sqsQueueUrl,
-        sqs: new SQSClient({
-          // The queue's region is in its URL (sqs.<region>.amazonaws.com); the SDK's chain otherwise.
-          ...(regionOfQueueUrl(deps.config.sqsQueueUrl)
-            ? { region: regionOfQueueUrl(deps.config.sqsQueueUrl) }
-            : {}),
-          ...(deps.config.sqsEndpoint ? { endpoint: deps.config.sqsEndpoint } : {}),
-        }),
-        endpointOverridden: deps.config.sqsEndpoint !== undefined,
-        waitTimeSeconds: deps.config.sqsWaitSeconds,
-        visibilityTimeoutSeconds: deps.config.sqsVisibilityTimeoutSeconds,
-        sinkReady: () => deps.sink.isReady(),
-        normalize: NORMALIZERS.ecr,
-        ingest,
-        metrics: deps.metrics,
-        logger,
-      })
+    ? await sqsIntakeFor(deps.config.sqsQueueUrl, deps, ingest, logger)
     : undefined;
   return {
     webhookServer,
     sqsIntake,
     components: sqsIntake ? [webhookServer, sqsIntake] : [webhookServer],
   };
+}
+
+async function sqsIntakeFor(
+  queueUrl: string,
+  deps: ReceiverRoleDeps,
+  ingest: Ingest,
+  logger: Logger,
+): Promise<SqsIntake> {
+  const [{ SQSClient }, { SqsIntake }] = await Promise.all([
+    import('@aws-sdk/client-sqs'),
+    import('./sqs-intake.js'),
+  ]);
+  return new SqsIntake({
+    queueUrl,
+    sqs: new SQSClient({
+      // The queue's region is in its URL (sqs.<region>.amazonaws.com); the SDK's chain otherwise.
+      ...(regionOfQueueUrl(queueUrl) ? { region: regionOfQueueUrl(queueUrl) } : {}),
+      ...(deps.config.sqsEndpoint ? { endpoint: deps.config.sqsEndpoint } : {}),
+    }),
+    endpointOverridden: deps.config.sqsEndpoint !== undefined,
+    waitTimeSeconds: deps.config.sqsWaitSeconds,
+    visibilityTimeoutSeconds: deps.config.sqsVisibilityTimeoutSeconds,
+    sinkReady: () => deps.sink.isReady(),
+    normalize: NORMALIZERS.ecr,
+    ingest,
+    metrics: deps.metrics,
+    logger,
+  });
 }

@@ -8,7 +8,7 @@ import {
   pathTokenAuth,
   type Authenticator,
 } from './authenticators.js';
-import { pubsubOidcAuth } from './pubsub-oidc-auth.js';
+import type { PubSubOidcOptions } from './pubsub-oidc-auth.js';
 
 /** One webhook endpoint: a row of the table, not a branch of a switch (STYLE.md). */
 export interface WebhookSource {
@@ -30,6 +30,18 @@ export interface WebhookSource {
 const JSON_TYPES = ['application/json'];
 
 /**
+ * The Pub/Sub OIDC check, its module (and jose) loaded with the first request it judges: a receiver
+ * without `CVM_GAR_OIDC_AUDIENCE` never loads them.
+ */
+function lazyOidcAuth(options: PubSubOidcOptions): Authenticator {
+  let loaded: Promise<Authenticator> | undefined;
+  return async (request) => {
+    loaded ??= import('./pubsub-oidc-auth.js').then((m) => m.pubsubOidcAuth(options));
+    return (await loaded)(request);
+  };
+}
+
+/**
  * Artifact Registry / GCR (a Pub/Sub push subscription): the OIDC token Pub/Sub attaches, verified
  * when `CVM_GAR_OIDC_AUDIENCE` is set, on `/webhooks/gar`; path tokens (`CVM_GAR_TOKENS`) on
  * `/webhooks/gar/<token>`. Either, both or neither may be configured.
@@ -39,7 +51,7 @@ function garRow(config: Config): WebhookSource {
   const oidc =
     config.garOidcAudience === undefined
       ? undefined
-      : pubsubOidcAuth({
+      : lazyOidcAuth({
           audience: config.garOidcAudience,
           emails: config.garOidcEmails,
           issuers: config.garOidcIssuer,

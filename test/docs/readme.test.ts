@@ -59,8 +59,8 @@ describe('README.md and docs/ say what is true', () => {
     expect(named.filter((s) => !(s in scripts))).toEqual([]);
   });
 
-  it('every cvm command the README and docs/design.md name exists', () => {
-    const program = buildProgram({ out: () => undefined, err: () => undefined, env: {} });
+  it('every cvm command the README and docs/design.md name exists', async () => {
+    const program = await buildProgram({ out: () => undefined, err: () => undefined, env: {} });
     const known = (path: string[]): boolean => {
       let commands = program.commands;
       for (const name of path) {

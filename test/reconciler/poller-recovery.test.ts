@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registryClientsFor } from '../../src/cli/run-roles.js';
+import { registryClientsFor } from '../../src/cli/registry-clients-for.js';
 import { loadConfig } from '../../src/config/config.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import {

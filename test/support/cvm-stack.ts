@@ -23,7 +23,7 @@ import { createReconcilerRole } from '../../src/reconciler/reconciler-role.js';
 import { Ingest } from '../../src/receiver/ingest.js';
 import { webhookSources } from '../../src/receiver/sources.js';
 import { createWebhookApp } from '../../src/receiver/webhook-app.js';
-import { registryClientsFor } from '../../src/cli/run-roles.js';
+import { registryClientsFor } from '../../src/cli/registry-clients-for.js';
 import type { RegistryClients } from '../../src/registry/registry-clients.js';
 import type { MetricChecks } from '../../src/workers/ports.js';
 import { createWorkerRole } from '../../src/workers/worker-role.js';
@@ -116,9 +116,9 @@ export async function startCvmStack(options: StackOptions = {}) {
   const connection = { url: redisUrl, connectTimeoutMs: 1_000, logger };
   const producer = createProducerConnection({ ...connection, name: 'e2e-producer' });
   await waitForReady(producer, 5_000);
-  const pushEvents = new PushEventQueue({ connection: producer, prefix });
   const pollState = new RedisPollState(producer, prefix);
-  const ingest = new Ingest({ sink: pushEvents, metrics, logger, pollState });
+  const pushEvents = new PushEventQueue({ connection: producer, prefix, pollState });
+  const ingest = new Ingest({ sink: pushEvents, metrics, logger });
   const receiver = new HttpServer({
     name: 'receiver',
     port: 0,
