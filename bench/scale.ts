@@ -13,10 +13,10 @@
 //   after every repo:tag received a push (distribution webhooks to the receiver) while the poll
 //   state says each was last polled one interval ago, so without the pushes every one of them
 //   would be due in that minute (the baseline).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { appendFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
@@ -30,6 +30,7 @@ import { freePort } from '../test/support/redis-server.js';
 import { waitFor } from '../test/support/wait-for.js';
 import { figure, type Figure } from './figures.js';
 import { fillEmulator } from './fill-emulator.js';
+import { ensureBuilt } from './ingest-support.js';
 
 const HERE = fileURLToPath(new URL('..', import.meta.url));
 const CRD = join(HERE, 'infra/kubernetes/crd.yaml');
@@ -237,25 +238,6 @@ async function stopStack(stack: Stack): Promise<void> {
   await stack.emulator.stop();
 }
 
-/** The newest modification time of the files under `dir`, in ms. */
-function newestMtimeMs(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile()) continue;
-    newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds `dist/` (`npm run build`) unless it is newer than every file of `src/`. */
-function ensureBuilt(log: (msg: string) => void): void {
-  const main = join(ROOT, 'dist/cli/main.js');
-  if (existsSync(main) && statSync(main).mtimeMs >= newestMtimeMs(join(ROOT, 'src'))) return;
-  const began = Date.now();
-  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
-  log(`dist/ was older than src/: built in ${Date.now() - began} ms`);
-}
-
 /**
  * `cvm serve` as installed (`node bin/cvm.js`, the compiled `dist/`; from source through tsx, the
  * loader and its source maps alone add about 90 MiB); resolves once it logged "cvm started".
@@ -361,7 +343,7 @@ export async function scale(options: ScaleOptions = {}): Promise<Figure[]> {
   const began = Date.now();
   const log = (msg: string) =>
     console.error(`  scale ${((Date.now() - began) / 1000).toFixed(0)} s: ${msg}`);
-  ensureBuilt(log);
+  ensureBuilt();
   const stack = await startStack();
   const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
   try {
