@@ -15,12 +15,17 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { quantile } from './figures.js';
 import { kubectl } from '../test/kube-emulator/controllers/kubectl.js';
+import {
+  applyCrd,
+  namespaceObjects,
+  REDIS_URL,
+  stopStack,
+  type BenchStack,
+} from './bench-stack.js';
 import { EMULATOR_TOKEN } from '../test/kube-emulator/kubeconfig.js';
 import { startKubeEmulator, type KubeEmulator } from '../test/kube-emulator/index.js';
 import { startCvmProcess } from '../test/support/cvm-process.js';
@@ -28,8 +33,6 @@ import { stringify } from 'yaml';
 import { freePort } from '../test/support/redis-server.js';
 import { waitFor } from '../test/support/wait-for.js';
 
-const CRD = fileURLToPath(new URL('../infra/kubernetes/crd.yaml', import.meta.url));
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const SECRET = 'bench-generic-secret-0123456789';
 const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 const CONFIG_TYPE = 'application/vnd.oci.image.config.v1+json';
@@ -67,7 +70,7 @@ export interface PushToPatchResult {
   sendLagMs: number;
 }
 
-interface Parts {
+interface Parts extends BenchStack {
   emulator: KubeEmulator;
   registry: BenchRegistry;
   processes: ChildProcess[];
@@ -183,47 +186,13 @@ function writeImages(
   });
 }
 
-function objects(ns: string, repo: string, tagName: string) {
-  const labels = { app: 'api', name: 'api' };
-  return [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'api', namespace: ns, labels: { app: 'api' } },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: { containers: [{ name: 'api', image: 'example.com/old/api:1' }] },
-        },
-      },
-    },
-    {
-      apiVersion: 'cvm.dev/v1',
-      kind: 'ContainerVersion',
-      metadata: { name: 'api', namespace: ns },
-      spec: {
-        imageRepo: repo,
-        tag: tagName,
-        selector: { app: 'api' },
-        container: 'api',
-        pollIntervalSeconds: 0,
-      },
-    },
-  ];
-}
-
 async function start(
   o: Required<Omit<PushToPatchOptions, 'workerNodeOptions'>> & PushToPatchOptions,
 ) {
   const prefix = `bench-${randomUUID().slice(0, 8)}`;
   // Pods are ready moments after a patch, so each CV's rollout ends before its next push.
   const emulator = await startKubeEmulator({ port: 0, timeScale: 1, podReadySeconds: 0.1 });
-  const k = (args: string[]) => kubectl(emulator.kubeconfigPath, args);
-  if ((await k(['apply', '-f', CRD])).code !== 0) throw new Error('the CRD was not applied');
-  await k(['wait', '--for=condition=established', 'crd/containerversions.cvm.dev']);
+  await applyCrd(emulator);
   const registry = await startRegistry();
   const webhookPort = await freePort();
   const env = {
@@ -246,25 +215,10 @@ async function start(
       processes,
     );
   } catch (error) {
-    await stop(parts);
+    await stopStack(parts);
     throw error;
   }
   return { ...parts, webhook: `http://127.0.0.1:${webhookPort}/webhooks/generic` };
-}
-
-async function stop(parts: Parts): Promise<void> {
-  for (const p of parts.processes) {
-    if (p.exitCode !== null) continue;
-    p.kill('SIGTERM');
-    await once(p, 'exit');
-  }
-  await parts.registry.stop();
-  for (const name of ['push-events', 'rollouts', 'notifications']) {
-    const queue = new Queue(name, { connection: { url: REDIS_URL }, prefix: parts.prefix });
-    await queue.obliterate({ force: true }).catch(() => undefined);
-    await queue.close();
-  }
-  await parts.emulator.stop();
 }
 
 /** When each digest was first PATCHed into a Deployment (performance.now()), hooked on the request log. */
@@ -337,8 +291,8 @@ export async function pushToPatch(options: PushToPatchOptions = {}): Promise<Pus
     const repo = `${parts.registry.host}/${repository}`;
     const namespaces = Array.from({ length: o.cvs }, (_, i) => `p2p-${i}`);
     const items = [
-      ...namespaces.flatMap((ns, i) => objects(ns, repo, `cv-${i}`)),
-      ...objects('floor', 'example.com/floor/api', 'none').slice(0, 2),
+      ...namespaces.flatMap((ns, i) => namespaceObjects(ns, repo, `cv-${i}`, 1)),
+      ...namespaceObjects('floor', 'example.com/floor/api', 'none', 1).slice(0, 2),
     ];
     const applied = await kubectl(
       parts.emulator.kubeconfigPath,
@@ -519,6 +473,6 @@ export async function pushToPatch(options: PushToPatchOptions = {}): Promise<Pus
       sendLagMs,
     };
   } finally {
-    await stop(parts);
+    await stopStack(parts);
   }
 }

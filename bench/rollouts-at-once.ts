@@ -4,10 +4,14 @@
 // (waiting holds no worker). Also prints the Kubernetes API requests per rollout.
 import { randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
-import { Queue } from 'bullmq';
 import { kubectl } from '../test/kube-emulator/controllers/kubectl.js';
+import {
+  applyCrd,
+  namespaceObjects,
+  REDIS_URL,
+  stopStack,
+  type BenchStack,
+} from './bench-stack.js';
 import { EMULATOR_TOKEN } from '../test/kube-emulator/kubeconfig.js';
 import { startKubeEmulator, type KubeEmulator } from '../test/kube-emulator/index.js';
 import { startCvmProcess } from '../test/support/cvm-process.js';
@@ -16,8 +20,6 @@ import { skopeoPush, writeOciImage } from '../test/support/oci-layout.js';
 import { freePort } from '../test/support/redis-server.js';
 import { waitFor } from '../test/support/wait-for.js';
 
-const CRD = fileURLToPath(new URL('../infra/kubernetes/crd.yaml', import.meta.url));
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const TOKEN = 'bench-notify-token-0123456789';
 const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 
@@ -39,7 +41,7 @@ export interface RolloutsAtOnceResult {
   singleApiRequests: number;
 }
 
-interface Parts {
+interface Parts extends BenchStack {
   emulator: KubeEmulator;
   registry: DockerRegistry;
   processes: ChildProcess[];
@@ -64,38 +66,6 @@ async function tag(registry: DockerRegistry, from: string, tags: string[]): Prom
     }
   };
   await Promise.all(Array.from({ length: 20 }, putter));
-}
-
-function objects(ns: string, repo: string, tagName: string) {
-  const labels = { app: 'api', name: 'api' };
-  return [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'api', namespace: ns, labels: { app: 'api' } },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: { containers: [{ name: 'api', image: 'example.com/old/api:1' }] },
-        },
-      },
-    },
-    {
-      apiVersion: 'cvm.dev/v1',
-      kind: 'ContainerVersion',
-      metadata: { name: 'api', namespace: ns },
-      spec: {
-        imageRepo: repo,
-        tag: tagName,
-        selector: { app: 'api' },
-        container: 'api',
-        pollIntervalSeconds: 0,
-      },
-    },
-  ];
 }
 
 /** Ready=True with a currentDigest, per namespace, as the API server has it now. */
@@ -135,9 +105,7 @@ async function start(options: Required<RolloutsAtOnceOptions>): Promise<Parts & 
     timeScale: options.timeScale,
     podReadySeconds: options.podReadySeconds,
   });
-  const k = (args: string[]) => kubectl(emulator.kubeconfigPath, args);
-  if ((await k(['apply', '-f', CRD])).code !== 0) throw new Error('the CRD was not applied');
-  await k(['wait', '--for=condition=established', 'crd/containerversions.cvm.dev']);
+  await applyCrd(emulator);
   const webhookPort = await freePort();
   const registry = await DockerRegistry.start({
     url: `http://127.0.0.1:${webhookPort}/webhooks/distribution`,
@@ -156,21 +124,6 @@ async function start(options: Required<RolloutsAtOnceOptions>): Promise<Parts & 
   const repo = `${registry.host}/bench/api`;
   skopeoPush(writeOciImage('base', { files: { 'app/v': randomUUID() } }), `${repo}:base`);
   return { emulator, registry, processes, prefix, repo };
-}
-
-async function stop(parts: Parts): Promise<void> {
-  for (const p of parts.processes) {
-    if (p.exitCode !== null) continue;
-    p.kill('SIGTERM');
-    await once(p, 'exit');
-  }
-  await parts.registry.stop();
-  for (const name of ['push-events', 'rollouts']) {
-    const queue = new Queue(name, { connection: { url: REDIS_URL }, prefix: parts.prefix });
-    await queue.obliterate({ force: true }).catch(() => undefined);
-    await queue.close();
-  }
-  await parts.emulator.stop();
 }
 
 /** Pushes `tags` (within a second) and resolves when the CVs of `namespaces` are all Ready. */
@@ -252,8 +205,8 @@ export async function rolloutsAtOnce(
       kubectl(parts.emulator.kubeconfigPath, args, { input });
     const many = Array.from({ length: o.cvs }, (_, i) => `bench-${i}`);
     const items = [
-      ...objects('single', parts.repo, 'single'),
-      ...many.flatMap((ns) => objects(ns, parts.repo, ns)),
+      ...namespaceObjects('single', parts.repo, 'single', 2),
+      ...many.flatMap((ns) => namespaceObjects(ns, parts.repo, ns, 2)),
     ];
     const applied = await k(
       ['apply', '--validate=false', '-f', '-'],
@@ -286,6 +239,6 @@ export async function rolloutsAtOnce(
       singleApiRequests,
     };
   } finally {
-    await stop(parts);
+    await stopStack(parts);
   }
 }
