@@ -1,12 +1,12 @@
 import { parseRepository, repositoryKey } from '../events/image-ref.js';
-import type { FollowingContainerVersion, StoredContainerVersion } from '../workers/ports.js';
+import type {
+  ContainerVersionChange,
+  FollowingContainerVersion,
+  StoredContainerVersion,
+} from '../workers/ports.js';
 
 /** A change the cache applied: what an informer's listeners see. */
-export interface ContainerVersionChange {
-  type: 'add' | 'update' | 'delete';
-  /** The object after the change; for `delete`, the last one known. */
-  object: StoredContainerVersion;
-}
+export type { ContainerVersionChange };
 
 /**
  * The in-memory ContainerVersions of an informer, indexed by the normalized image they follow

@@ -5,21 +5,14 @@ import type { RolloutSink } from '../queue/rollout-queue.js';
 import { blockedConditions, writeStatus } from '../workers/cv-status.js';
 import { validatedSpec } from './validated-spec.js';
 import type {
+  ContainerVersionSource,
   ContainerVersionStore,
   EventRecorder,
   StoredContainerVersion,
 } from '../workers/ports.js';
 
 /** What the controller needs of the CV informer. */
-export interface CvSource {
-  list(): StoredContainerVersion[];
-  onChange(
-    listener: (change: {
-      type: 'add' | 'update' | 'delete';
-      object: StoredContainerVersion;
-    }) => void,
-  ): () => void;
-}
+export type CvSource = ContainerVersionSource;
 
 export interface CvControllerDeps {
   source: CvSource;

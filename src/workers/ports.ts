@@ -23,6 +23,19 @@ export interface StoredContainerVersion {
   status?: ContainerVersionStatus;
 }
 
+/** A change of one ContainerVersion as an informer's listeners see it. */
+export interface ContainerVersionChange {
+  type: 'add' | 'update' | 'delete';
+  /** The object after the change; for `delete`, the last one known. */
+  object: StoredContainerVersion;
+}
+
+/** The CVs an informer holds, and their changes: what the controllers and the nudger read. */
+export interface ContainerVersionSource {
+  list(): StoredContainerVersion[];
+  onChange(listener: (change: ContainerVersionChange) => void): () => void;
+}
+
 export interface ObjectKey {
   namespace: string;
   name: string;

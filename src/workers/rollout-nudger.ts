@@ -1,22 +1,19 @@
 import type { Runnable } from '../lifecycle/runnable.js';
 import type { Logger } from '../observability/logger.js';
 import type { RolloutJobData, RolloutWaker } from '../queue/rollout-queue.js';
-import type { StoredContainerVersion, WorkloadSignal, WorkloadSignals } from './ports.js';
+import type {
+  ContainerVersionSource,
+  StoredContainerVersion,
+  WorkloadSignal,
+  WorkloadSignals,
+} from './ports.js';
 import { pendingRequest } from './rollout-decision.js';
 import { workloadKey } from './rollout-facts.js';
 import { workloadsProgress } from './workload-progress.js';
 
 export interface RolloutNudgerDeps {
   /** The ContainerVersions as the informer knows them, with their status. */
-  cvs: {
-    list(): StoredContainerVersion[];
-    onChange(
-      listener: (change: {
-        type: 'add' | 'update' | 'delete';
-        object: StoredContainerVersion;
-      }) => void,
-    ): () => void;
-  };
+  cvs: ContainerVersionSource;
   signals: WorkloadSignals;
   rollouts: RolloutWaker;
   logger: Logger;

@@ -18,6 +18,7 @@ import { targetKey } from '../reconciler/poll-decision.js';
 import { toPollable } from '../reconciler/pollable.js';
 import type {
   ContainerVersionIndex,
+  ContainerVersionSource,
   ContainerVersionStore,
   EventRecorder,
   HistoryStore,
@@ -25,7 +26,6 @@ import type {
   NodeInfo,
   PodReader,
   ServiceClient,
-  StoredContainerVersion,
   VerifyRunner,
   WorkloadClient,
   WorkloadSignals,
@@ -37,16 +37,7 @@ import { RouteProcessor } from './route-processor.js';
 /** The Kubernetes side of the workers, built by `src/kube` (createKubeAdapters). */
 export interface WorkerKube {
   store: ContainerVersionStore;
-  index: ContainerVersionIndex &
-    Runnable & {
-      list(): StoredContainerVersion[];
-      onChange(
-        listener: (change: {
-          type: 'add' | 'update' | 'delete';
-          object: StoredContainerVersion;
-        }) => void,
-      ): () => void;
-    };
+  index: ContainerVersionIndex & Runnable & ContainerVersionSource;
   /** Watch events of workloads and verify Jobs: what continues waiting rollouts. */
   signals: WorkloadSignals & Runnable;
   workloads: WorkloadClient;

@@ -8,7 +8,12 @@ import {
   type Redis,
 } from '../../src/queue/connections.js';
 import { RolloutQueue, rolloutDeduplicationId } from '../../src/queue/rollout-queue.js';
-import type { StoredContainerVersion, Workload, WorkloadSignal } from '../../src/workers/ports.js';
+import type {
+  ContainerVersionChange,
+  StoredContainerVersion,
+  Workload,
+  WorkloadSignal,
+} from '../../src/workers/ports.js';
 import { RolloutNudger } from '../../src/workers/rollout-nudger.js';
 import { MACHINE_REDIS_URL, capturingLogger } from '../support/receiver-parts.js';
 import { waitFor } from '../support/wait-for.js';
@@ -77,10 +82,22 @@ const deployment = (namespace: string, status: object): Workload => ({
   object: { metadata: { name: 'api', generation: 2 }, spec: { replicas: 2 }, status },
 });
 
+/** A nudger over `cvs`: `emit` gives it a workload signal, `change` a CV change; `lists` counts its reads of every CV. */
 function nudger(cvs: StoredContainerVersion[]) {
   let emit: (signal: WorkloadSignal) => void = () => undefined;
+  let change: (change: ContainerVersionChange) => void = () => undefined;
+  let lists = 0;
   const n = new RolloutNudger({
-    cvs: { list: () => cvs, onChange: () => () => undefined },
+    cvs: {
+      list: () => {
+        lists += 1;
+        return cvs;
+      },
+      onChange: (listener) => {
+        change = listener;
+        return () => undefined;
+      },
+    },
     signals: {
       onChange: (listener) => {
         emit = listener;
@@ -92,7 +109,12 @@ function nudger(cvs: StoredContainerVersion[]) {
     sweepIntervalMs: 600_000,
     coalesceMs: 10,
   });
-  return { n, emit: (s: WorkloadSignal) => emit(s) };
+  return {
+    n,
+    emit: (s: WorkloadSignal) => emit(s),
+    change: (c: ContainerVersionChange) => change(c),
+    lists: () => lists,
+  };
 }
 
 const stateOf = async (namespace: string) => {
@@ -152,35 +174,7 @@ describe('RolloutNudger on Redis', () => {
   });
 
   it('a CV that starts a rollout is woken by its workload, its change indexed alone (no re-list of every CV)', async () => {
-    let cvListener: (change: {
-      type: 'add' | 'update' | 'delete';
-      object: StoredContainerVersion;
-    }) => void = () => undefined;
-    let emit: (signal: WorkloadSignal) => void = () => undefined;
-    const cvs = [cv('other-a', inFlight), cv('later')];
-    let lists = 0;
-    const n = new RolloutNudger({
-      cvs: {
-        list: () => {
-          lists += 1;
-          return cvs;
-        },
-        onChange: (listener) => {
-          cvListener = listener;
-          return () => undefined;
-        },
-      },
-      signals: {
-        onChange: (listener) => {
-          emit = listener;
-          return () => undefined;
-        },
-      },
-      rollouts,
-      logger,
-      sweepIntervalMs: 600_000,
-      coalesceMs: 10,
-    });
+    const { n, emit, change, lists } = nudger([cv('other-a', inFlight), cv('later')]);
     await n.start();
     const done = { observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 };
     // The first signal builds the index: 'later' has no rollout yet, so its workload wakes nothing.
@@ -203,7 +197,7 @@ describe('RolloutNudger on Redis', () => {
     );
     await new Promise((r) => setTimeout(r, 100));
     expect(await job.getState()).toBe('delayed');
-    cvListener({ type: 'update', object: cv('later', inFlight) });
+    change({ type: 'update', object: cv('later', inFlight) });
     emit({
       kind: 'Deployment',
       namespace: 'later',
@@ -212,9 +206,9 @@ describe('RolloutNudger on Redis', () => {
       workload: deployment('later', done),
     });
     await waitFor(async () => (await job.getState()) === 'waiting', 'the job to be promoted');
-    expect(lists).toBe(1);
+    expect(lists()).toBe(1);
     // Once its rollout ended, the CV's workload is out of the index again.
-    cvListener({ type: 'update', object: cv('later') });
+    change({ type: 'update', object: cv('later') });
     const next = await rollouts.queue.add(
       'later-2/api',
       {
@@ -228,7 +222,7 @@ describe('RolloutNudger on Redis', () => {
     emit({ kind: 'Deployment', namespace: 'later', name: 'api', deleted: true });
     await new Promise((r) => setTimeout(r, 100));
     expect(await next.getState()).toBe('delayed');
-    expect(lists).toBe(1);
+    expect(lists()).toBe(1);
     await n.stop();
   });
 });
