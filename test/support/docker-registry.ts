@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { stringify } from 'yaml';
 import { freePort } from './redis-server.js';
@@ -26,11 +26,18 @@ export interface RegistryNotifications {
  */
 export class DockerRegistry {
   #process: ChildProcess | undefined;
-  #stderr = '';
-  #accessLog: string[] = [];
   #configPath = '';
   #acceptsUnauthenticated = true;
   private constructor(readonly port: number) {}
+
+  /** The registry's stdout: its access log, a line per request, kept across restarts. */
+  get #accessLogPath(): string {
+    return join(dirname(this.#configPath), 'stdout.log');
+  }
+
+  get #stderrPath(): string {
+    return join(dirname(this.#configPath), 'stderr.log');
+  }
 
   /** `127.0.0.1:<port>`, the registry host in image references and events. */
   get host(): string {
@@ -96,16 +103,18 @@ export class DockerRegistry {
   async resume(): Promise<void> {
     const running = this.#process;
     if (running && running.exitCode === null && running.signalCode === null) return;
-    this.#process = spawn('docker-registry', ['serve', this.#configPath], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.#process.stderr?.on('data', (chunk: Buffer) => (this.#stderr += chunk.toString()));
-    let partial = '';
-    this.#process.stdout?.on('data', (chunk: Buffer) => {
-      const lines = (partial + chunk.toString()).split('\n');
-      partial = lines.pop() ?? '';
-      this.#accessLog.push(...lines.filter(Boolean));
-    });
+    // Its output goes to files, not pipes: a test blocked in a synchronous skopeo push reads no
+    // pipe, and a full pipe would stop the registry's logging, and so the push, until it timed out.
+    const out = openSync(this.#accessLogPath, 'a');
+    const err = openSync(this.#stderrPath, 'a');
+    try {
+      this.#process = spawn('docker-registry', ['serve', this.#configPath], {
+        stdio: ['ignore', out, err],
+      });
+    } finally {
+      closeSync(out);
+      closeSync(err);
+    }
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
       try {
@@ -118,7 +127,9 @@ export class DockerRegistry {
       await new Promise((r) => setTimeout(r, 100));
     }
     await this.stop();
-    throw new Error(`docker-registry did not start: ${this.#stderr.slice(-500)}`);
+    throw new Error(
+      `docker-registry did not start: ${readFileSync(this.#stderrPath, 'utf8').slice(-500)}`,
+    );
   }
 
   /**
@@ -126,7 +137,8 @@ export class DockerRegistry {
    * line matches: what cvm cost the registry, counted at the registry.
    */
   requests(filter?: RegExp): { method: string; path: string; userAgent: string; at: string }[] {
-    return this.#accessLog
+    return readFileSync(this.#accessLogPath, 'utf8')
+      .split('\n')
       .map((line) => /\[([^\]]+)\] "(\w+) (\S+) [^"]*" \d+ \d+ "[^"]*" "([^"]*)"/.exec(line))
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => ({ at: m[1]!, method: m[2]!, path: m[3]!, userAgent: m[4]! }))
