@@ -33,7 +33,18 @@ export interface QueueWorkerOptions<T> {
    * sure its work is not lost (the leader polls its tag again). Errors it throws are logged.
    */
   onExhausted?: (data: T, error: Error) => Promise<void> | void;
+  /**
+   * For jobs deduplicated with `keepLastIfActive`: a request that came while a run was active is
+   * held by BullMQ until the job finishes for good. When the run instead ends waiting (a retry
+   * backoff, a {@link RetryLaterError}), the job takes that request over at once: its data becomes
+   * `takeQueued(job data, request data)` and it runs now instead of after its delay. Unset: the
+   * request waits for the job to finish.
+   */
+  takeQueued?: (current: T, queued: T) => T;
 }
+
+/** Removes a held request (BullMQ's `dn:` hash) only if it is still the one read. */
+const DELETE_IF_UNCHANGED = `if redis.call('HGET', KEYS[1], 'data') == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /** The job failed on its last attempt, not at once for a permanent reason. */
 const isExhausted = (job: Job, error: Error): boolean =>
@@ -85,6 +96,9 @@ export class QueueWorker<T> implements Runnable {
         { jobId: job?.id, attemptsMade: job?.attemptsMade, err: { message: error.message } },
         'job failed',
       );
+      // Retried with backoff: the job is delayed by now, and takes over a request held for it.
+      if (job && !isExhausted(job, error) && error.name !== 'UnrecoverableError')
+        void this.#takeQueued(job, log);
       if (job && isExhausted(job, error) && this.options.onExhausted) {
         log.warn({ jobId: job.id, attemptsMade: job.attemptsMade }, 'job out of retries');
         Promise.resolve()
@@ -111,9 +125,40 @@ export class QueueWorker<T> implements Runnable {
       if (error instanceof PermanentJobError) throw new UnrecoverableError(error.message);
       if (error instanceof RetryLaterError || hasRetryAfter(error)) {
         await job.moveToDelayed(Date.now() + error.retryAfterMs, token);
+        await this.#takeQueued(job, this.options.logger.child({ component: this.name }));
         throw new DelayedError();
       }
       throw error;
+    }
+  }
+
+  /**
+   * A job just moved to delayed takes over the request BullMQ held for it while it ran (its
+   * deduplication's next job, `dn:<id>`) and runs now. The request's data goes into the job, the
+   * job is promoted, and only then is the held copy removed, and only that copy (a newer one stays
+   * held): a failure on the way, or a job that someone else promoted first (it may run with its
+   * old data), leaves the request held, to run after the job. A request that comes later finds
+   * the job delayed and wakes it itself ({@link RolloutQueue.enqueue}), or is held again.
+   */
+  async #takeQueued(job: Job<T>, log: Logger): Promise<void> {
+    const merge = this.options.takeQueued;
+    const id = job.deduplicationId;
+    const worker = this.#worker;
+    if (!merge || !id || !worker) return;
+    try {
+      const key = worker.toKey(`dn:${id}`);
+      const raw = await this.options.connection.hget(key, 'data');
+      if (raw === null) return;
+      await job.updateData(merge(job.data, JSON.parse(raw) as T));
+      await job.promote();
+      await this.options.connection.eval(DELETE_IF_UNCHANGED, 1, key, raw);
+      log.debug({ jobId: job.id }, 'request held during the run taken over: runs now');
+    } catch (error) {
+      // Not delayed any more, or Redis failed: the request stays held for after the job.
+      log.debug(
+        { jobId: job.id, err: { message: (error as Error).message } },
+        'held request left for after the job',
+      );
     }
   }
 

@@ -27,6 +27,18 @@ export interface RolloutJobData {
 export const rolloutDeduplicationId = (namespace: string, name: string): string =>
   `rollout__${namespace}__${name}`;
 
+/**
+ * Which of two requests for one CV's job runs: the newer (`queued`), since the job re-resolves
+ * the tag, except a watch event's `resume` over a request with a reason of its own (a push, a
+ * poll): the job continues either way, and keeps the reason, so a rollout that can give way to a
+ * newer digest still looks at the tag. A CV deleted and re-created (another uid) takes the newer.
+ */
+export function takeNewerRollout(current: RolloutJobData, queued: RolloutJobData): RolloutJobData {
+  if (queued.uid !== current.uid) return queued;
+  if (queued.trigger.kind === 'resume' && current.trigger.kind !== 'resume') return current;
+  return queued;
+}
+
 /** Where route (and later the reconciler) put rollouts. */
 export interface RolloutSink {
   enqueue(data: RolloutJobData): Promise<void>;
@@ -89,20 +101,16 @@ export class RolloutQueue implements RolloutSink, RolloutWaker {
     // run after it). Nothing more to look at. Another id: deduplicated into that job.
     if (job.id === jobId) return;
     // Deduplicated into a job that waits (a retry backoff, a rollout waiting for its workloads):
-    // a new request means the world changed, so that job runs now, with the newest trigger.
+    // a new request means the world changed, so that job runs now, with the newer trigger. Into a
+    // job that has not started yet: it takes the newer trigger (a push that came after a watch
+    // event's resume), so a rollout that can give way to a newer digest looks at the tag.
     const state = job.id ? await this.queue.getJobState(job.id) : 'unknown';
-    if (job.id && state === 'delayed') {
-      const existing = await this.queue.getJob(job.id);
-      await existing?.updateData(data).catch(() => undefined);
-      await existing?.promote().catch(() => undefined);
-    }
-    // Into a job that has not started yet: it carries the newest trigger (a push that came after
-    // a watch event's resume), so a rollout that can give way to a newer digest looks at the tag.
-    if (job.id && state === 'waiting' && data.trigger.kind !== 'resume') {
-      const existing = await this.queue.getJob(job.id);
-      if (existing?.data.trigger.kind === 'resume')
-        await existing.updateData(data).catch(() => undefined);
-    }
+    if (!job.id || (state !== 'delayed' && state !== 'waiting')) return;
+    const existing = await this.queue.getJob(job.id);
+    if (!existing) return;
+    const taken = takeNewerRollout(existing.data, data);
+    if (taken !== existing.data) await existing.updateData(taken).catch(() => undefined);
+    if (state === 'delayed') await existing.promote().catch(() => undefined);
   }
 
   wake(data: RolloutJobData): Promise<WakeResult> {

@@ -12,7 +12,12 @@ import type { NotificationJobData } from '../notify/notification.js';
 import { NotificationDelivery } from '../notify/notification-delivery.js';
 import { notifyRouting, sinkTargets } from '../notify/notify-config.js';
 import { QueueNotifier, type NotificationJobSink } from '../notify/queue-notifier.js';
-import type { RolloutJobData, RolloutSink, RolloutWaker } from '../queue/rollout-queue.js';
+import {
+  takeNewerRollout,
+  type RolloutJobData,
+  type RolloutSink,
+  type RolloutWaker,
+} from '../queue/rollout-queue.js';
 import type { RegistryClient } from '../registry/registry-client.js';
 import { targetKey } from '../reconciler/poll-decision.js';
 import { toPollable } from '../reconciler/pollable.js';
@@ -140,6 +145,7 @@ export function createWorkerRole(deps: WorkerRoleDeps): WorkerRole {
     ...common,
     queue: QueueName.Rollouts,
     concurrency: config.rolloutConcurrency,
+    takeQueued: takeNewerRollout,
     process: async (data) => {
       const result = await runner.run(data);
       metrics.rollouts.inc({ result });

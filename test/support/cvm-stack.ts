@@ -18,7 +18,7 @@ import {
 import { NotificationQueue } from '../../src/queue/notification-queue.js';
 import { PushEventQueue } from '../../src/queue/push-event-queue.js';
 import { RedisPollState } from '../../src/queue/poll-state.js';
-import { RolloutQueue } from '../../src/queue/rollout-queue.js';
+import { RolloutQueue, rolloutDeduplicationId } from '../../src/queue/rollout-queue.js';
 import { createReconcilerRole } from '../../src/reconciler/reconciler-role.js';
 import { Ingest } from '../../src/receiver/ingest.js';
 import { webhookSources } from '../../src/receiver/sources.js';
@@ -353,6 +353,11 @@ export async function startCvmStack(options: StackOptions = {}) {
       return jobs
         .filter((j) => j.name === `${namespace}/${name}`)
         .sort((a, b) => b.timestamp - a.timestamp)[0];
+    },
+    /** Whether a request for one CV came while its job ran and is held for it (BullMQ's `dn:` key). */
+    async heldRollout(namespace: string, name: string): Promise<boolean> {
+      const key = rolloutsQueue.toKey(`dn:${rolloutDeduplicationId(namespace, name)}`);
+      return (await producer.exists(key)) === 1;
     },
     /** Rollout jobs of one CV that have not finished (waiting, active or delayed). */
     async pendingRollouts(namespace: string, name: string): Promise<number> {

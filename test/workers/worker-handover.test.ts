@@ -62,7 +62,11 @@ async function setUp(ns: string, extra: Record<string, unknown> = {}, deadlineSe
   ]);
 }
 
-/** Waits until the CV's rollout is in `phase` and its job waits (delayed): no step is running. */
+/**
+ * Waits until the CV's rollout is in `phase` and its job waits (delayed) with no request held for
+ * it: no step is running, and none is about to (a request that came during the last step makes
+ * the job run again at once).
+ */
 async function waitingIn(ns: string, phase: string): Promise<void> {
   await waitFor(
     async () => {
@@ -74,7 +78,8 @@ async function waitingIn(ns: string, phase: string): Promise<void> {
       const cv = (await response.json()) as any;
       if (cv.status?.rollout?.phase !== phase) return false;
       const job = await stack.rolloutJob(ns, 'api');
-      return (await job?.getState()) === 'delayed';
+      if ((await job?.getState()) !== 'delayed') return false;
+      return !(await stack.heldRollout(ns, 'api'));
     },
     `the rollout of ${ns} to wait in ${phase}`,
     { timeoutMs: 30_000, intervalMs: 20 },
@@ -112,8 +117,10 @@ describe('a worker that dies or stops while its rollout waits', () => {
       const first = await startWorker();
       const digest = stack.push(['sha-9000001', ns]);
       await waitingIn(ns, phase);
-      const second = await startWorker();
+      // Killed first, then the other worker starts: the job must be continued by it (started
+      // before the kill, it could take seconds under load, while the first one finished the step).
       expect(await kill(first, 'SIGKILL')).toBeNull();
+      const second = await startWorker();
 
       const cv = await stack.rolloutOf(ns, 'api', digest, WITHIN_SECONDS);
       expect(cv.status.lastRollout).toMatchObject({ result: 'Succeeded', version: 'sha-9000001' });

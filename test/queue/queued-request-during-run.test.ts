@@ -1,0 +1,181 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  closeConnection,
+  createProducerConnection,
+  createWorkerConnection,
+  waitForReady,
+  type Redis,
+} from '../../src/queue/connections.js';
+import { RetryLaterError } from '../../src/queue/job-errors.js';
+import { QueueName } from '../../src/queue/names.js';
+import { QueueWorker } from '../../src/queue/queue-worker.js';
+import {
+  RolloutQueue,
+  takeNewerRollout,
+  type RolloutJobData,
+  type RolloutTrigger,
+} from '../../src/queue/rollout-queue.js';
+import { MACHINE_REDIS_URL, capturingLogger } from '../support/receiver-parts.js';
+import { waitFor } from '../support/wait-for.js';
+
+// A request (a push) that reaches a CV's rollout job while that job runs is kept by BullMQ to run
+// after the job finishes for good (keepLastIfActive). When the run instead ends by waiting (a retry
+// backoff after a failed step, or a rollout waiting for its workloads), the job must not sleep
+// through that request: CI saw a push wait 13 s behind a sync's retry backoff.
+const { logger } = capturingLogger();
+const BACKOFF_MS = 60_000;
+let producer: Redis;
+let workerConnection: Redis;
+
+beforeAll(async () => {
+  producer = createProducerConnection({
+    url: MACHINE_REDIS_URL,
+    connectTimeoutMs: 1_000,
+    logger,
+    name: 'queued-request-producer',
+  });
+  workerConnection = createWorkerConnection({
+    url: MACHINE_REDIS_URL,
+    connectTimeoutMs: 1_000,
+    logger,
+    name: 'queued-request-worker',
+  });
+  await waitForReady(producer, 5_000);
+});
+
+afterAll(async () => {
+  await closeConnection(producer);
+  await closeConnection(workerConnection);
+});
+
+const trigger = (kind: RolloutTrigger['kind'], digest?: string): RolloutTrigger => ({
+  kind,
+  ...(digest ? { digest } : {}),
+  receivedAt: new Date().toISOString(),
+});
+const data = (t: RolloutTrigger): RolloutJobData => ({
+  namespace: 'shop',
+  name: 'api',
+  uid: 'uid-api',
+  trigger: t,
+});
+
+/**
+ * A rollouts queue (60 s backoff) and its worker. The first run waits until the test sent its
+ * request and then ends as `firstRunEnds` says; later runs succeed. `runs` holds each run's data.
+ */
+async function harness(firstRunEnds: () => Error) {
+  const prefix = `queued-${randomUUID().slice(0, 8)}`;
+  const rollouts = new RolloutQueue({ connection: producer, prefix, backoffMs: BACKOFF_MS });
+  const runs: RolloutJobData[] = [];
+  let requested: () => void = () => undefined;
+  const requestSent = new Promise<void>((resolve) => (requested = resolve));
+  const worker = new QueueWorker<RolloutJobData>({
+    queue: QueueName.Rollouts,
+    connection: workerConnection,
+    prefix,
+    logger,
+    takeQueued: takeNewerRollout,
+    process: async (job) => {
+      runs.push(job);
+      if (runs.length > 1) return 'done';
+      await requestSent;
+      throw firstRunEnds();
+    },
+  });
+  await worker.start();
+  const close = async () => {
+    await worker.stop();
+    await rollouts.queue.obliterate({ force: true });
+    await rollouts.close();
+  };
+  return { rollouts, runs, requested, close };
+}
+
+const settledCounts = (rollouts: RolloutQueue) =>
+  rollouts.queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized', 'completed');
+
+describe('a request queued while a CV’s rollout job runs', () => {
+  it('runs at once, with its trigger, when the run fails and would wait for its retry backoff', async () => {
+    const h = await harness(() => new Error('registry timed out'));
+    try {
+      await h.rollouts.enqueue(data(trigger('sync')));
+      await waitFor(() => h.runs.length === 1, 'the first run');
+      await h.rollouts.enqueue(data(trigger('push', 'sha256:pushed')));
+      h.requested();
+      // Without the request the retry would come 30–60 s after the failure.
+      await waitFor(() => h.runs.length === 2, 'the retry, before its backoff', {
+        timeoutMs: 15_000,
+      });
+      expect(h.runs[1]?.trigger).toMatchObject({ kind: 'push', digest: 'sha256:pushed' });
+      // The request ran as that retry: once the job completed, nothing is left to run it again.
+      await waitFor(
+        async () => (await settledCounts(h.rollouts)).completed === 1,
+        'the job to complete',
+      );
+      expect(await settledCounts(h.rollouts)).toEqual({
+        waiting: 0,
+        delayed: 0,
+        active: 0,
+        prioritized: 0,
+        completed: 1,
+      });
+      expect(h.runs).toHaveLength(2);
+    } finally {
+      await h.close();
+    }
+  }, 30_000);
+
+  it('runs at once when the run ends waiting (RetryLaterError), so a waiting rollout sees the push', async () => {
+    const h = await harness(() => new RetryLaterError('waiting for deployment "api"', BACKOFF_MS));
+    try {
+      await h.rollouts.enqueue(data(trigger('resume')));
+      await waitFor(() => h.runs.length === 1, 'the first run');
+      await h.rollouts.enqueue(data(trigger('push', 'sha256:newer')));
+      h.requested();
+      await waitFor(() => h.runs.length === 2, 'the next step, before its recheck', {
+        timeoutMs: 15_000,
+      });
+      expect(h.runs[1]?.trigger).toMatchObject({ kind: 'push', digest: 'sha256:newer' });
+      await waitFor(
+        async () => (await settledCounts(h.rollouts)).completed === 1,
+        'the job to complete',
+      );
+      expect(await settledCounts(h.rollouts)).toMatchObject({ waiting: 0, delayed: 0, active: 0 });
+      expect(h.runs).toHaveLength(2);
+    } finally {
+      await h.close();
+    }
+  }, 30_000);
+
+  it('a watch event’s resume queued behind a push run does not take the push’s trigger away', async () => {
+    const h = await harness(() => new RetryLaterError('waiting for deployment "api"', BACKOFF_MS));
+    try {
+      await h.rollouts.enqueue(data(trigger('push', 'sha256:first')));
+      await waitFor(() => h.runs.length === 1, 'the first run');
+      await h.rollouts.enqueue(data(trigger('resume')));
+      h.requested();
+      await waitFor(() => h.runs.length === 2, 'the next step, before its recheck', {
+        timeoutMs: 15_000,
+      });
+      expect(h.runs[1]?.trigger).toMatchObject({ kind: 'push', digest: 'sha256:first' });
+    } finally {
+      await h.close();
+    }
+  }, 30_000);
+});
+
+describe('takeNewerRollout', () => {
+  it('takes the queued request, except a resume over a run that had a reason of its own', () => {
+    const push = data(trigger('push', 'sha256:a'));
+    const resume = data(trigger('resume'));
+    const poll = data(trigger('poll'));
+    expect(takeNewerRollout(resume, push)).toBe(push);
+    expect(takeNewerRollout(push, poll)).toBe(poll);
+    expect(takeNewerRollout(push, resume)).toBe(push);
+    expect(takeNewerRollout(resume, resume)).toBe(resume);
+    const otherCv = { ...resume, uid: 'uid-recreated' };
+    expect(takeNewerRollout(push, otherCv)).toBe(otherCv);
+  });
+});
