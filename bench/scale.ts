@@ -171,7 +171,7 @@ const apiRequests = (emulator: KubeEmulator, from: number) =>
   emulator.requests.slice(from).filter((r) => !r.query.includes('watch=')).length;
 
 /** What those requests were, most frequent first (`GET /apis/apps/v1/namespaces/NS/...`). */
-function requestKinds(emulator: KubeEmulator, from: number): string {
+function requestKinds(emulator: KubeEmulator, from: number, top = 4): string {
   const counts = new Map<string, number>();
   for (const r of emulator.requests.slice(from)) {
     if (r.query.includes('watch=')) continue;
@@ -180,7 +180,7 @@ function requestKinds(emulator: KubeEmulator, from: number): string {
   }
   return [...counts]
     .sort((a, b) => b[1] - a[1])
-    .slice(0, 4)
+    .slice(0, top)
     .map(([k, n]) => `${n} ${k}`)
     .join(', ');
 }
@@ -386,6 +386,7 @@ export async function scale(options: ScaleOptions = {}): Promise<Figure[]> {
     tracker.stop();
     const syncRequests = apiRequests(stack.emulator, requestsAtStart);
     log(`first sync: ${synced} of ${o.cvs} in ${firstSyncMs} ms (${syncRequests} API requests)`);
+    log(`first sync requests: ${requestKinds(stack.emulator, requestsAtStart, 12)}`);
 
     // Idle.
     await sleep(5_000);
