@@ -119,10 +119,8 @@ export class Poller implements Runnable {
   /** One pass; returns the targets polled. Exposed for tests. */
   async tick(): Promise<PollTarget[]> {
     const now = (this.deps.now ?? Date.now)();
-    // The loss of Redis's data names the sweep even when a new leader's own sweep is still owed:
-    // the same check of every CV, but the one an operator has to hear about.
     if ((await this.deps.state.markEpoch(now)) === 'created')
-      this.#sweepReason = 'redis lost its data (the epoch marker was missing)';
+      this.#sweepReason ??= 'redis lost its data (the epoch marker was missing)';
     const targets = this.#currentTargets(now);
     if (this.#sweepReason !== undefined) {
       // A CV not synced yet gets its sync job from the CV controller, one with a rollout in
