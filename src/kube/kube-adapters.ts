@@ -8,7 +8,7 @@ import { loadKubeConfig } from './kube-config.js';
 import { KubeNodeInfo } from './node-info.js';
 import { KubePodReader, KubeServiceClient } from './traffic-clients.js';
 import { KubeVerifyRunner } from './verify-runner.js';
-import { KubeWorkloadClient } from './workload-client.js';
+import { KubeWorkloadClient, WatchedWorkloadClient } from './workload-client.js';
 import { KubeWorkloadWatcher } from './workload-watcher.js';
 
 /** Bound of an informer's list request (every object of a kind, all namespaces), ms. */
@@ -42,10 +42,12 @@ export function createKubeAdapters(options: KubeAdapterOptions) {
     process.env,
     Math.max(INFORMER_LIST_TIMEOUT_MS, options.requestTimeoutMs ?? 10_000),
   );
+  const signals = new KubeWorkloadWatcher({ kubeConfig: listConfig, logger });
   return {
     store: new KubeContainerVersionStore({ kubeConfig }),
     index: new ContainerVersionInformer({ kubeConfig: listConfig, logger }),
-    workloads: new KubeWorkloadClient({ kubeConfig }),
+    // Which workloads a selector matches comes from the watch; each one is read fresh.
+    workloads: new WatchedWorkloadClient(new KubeWorkloadClient({ kubeConfig }), signals),
     services: new KubeServiceClient({ kubeConfig }),
     pods: new KubePodReader({ kubeConfig }),
     nodes: new KubeNodeInfo({ kubeConfig, logger }),
@@ -57,7 +59,7 @@ export function createKubeAdapters(options: KubeAdapterOptions) {
     eventReader: new KubeEventReader({ kubeConfig }),
     history: new ConfigMapHistoryStore({ kubeConfig, logger }),
     verify: new KubeVerifyRunner({ kubeConfig, logger }),
-    signals: new KubeWorkloadWatcher({ kubeConfig: listConfig, logger }),
+    signals,
   };
 }
 

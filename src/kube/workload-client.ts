@@ -124,6 +124,58 @@ export class KubeWorkloadClient implements WorkloadClient {
   }
 }
 
+/** Where {@link WatchedWorkloadClient} finds which workloads a selector matches. */
+export interface SelectedWorkloads {
+  /** The workloads of `namespace` matching `selector` as watched; `undefined`: not known yet. */
+  selected(namespace: string, selector: Record<string, string>): Workload[] | undefined;
+}
+
+const KIND_ORDER = new Map<WorkloadKind, number>(WORKLOAD_KINDS.map((k, i) => [k, i]));
+
+/**
+ * A {@link WorkloadClient} whose `list` learns which workloads match from a watch's cache and
+ * reads each of them fresh (one GET per selected workload instead of one LIST per kind): what
+ * it returns is what the API server holds now, never the cache's copy. The cache only says
+ * which to read: a workload it lists but the API server no longer has, or whose labels no
+ * longer match, is left out; when the cache knows none (not listed yet, or the workloads were
+ * created an instant ago) the kinds are listed as before. `get` and `patch` go straight through.
+ */
+export class WatchedWorkloadClient implements WorkloadClient {
+  constructor(
+    private readonly client: WorkloadClient,
+    private readonly cache: SelectedWorkloads,
+  ) {}
+
+  async list(namespace: string, selector: Record<string, string>): Promise<Workload[]> {
+    const known = this.cache.selected(namespace, selector);
+    if (!known || known.length === 0) return this.client.list(namespace, selector);
+    const fresh = await Promise.all(
+      known.map((w) => this.client.get(w.kind, { namespace, name: w.name })),
+    );
+    return fresh
+      .filter((w): w is Workload => w !== null && matches(w, selector))
+      .sort(
+        (a, b) =>
+          (KIND_ORDER.get(a.kind) ?? 0) - (KIND_ORDER.get(b.kind) ?? 0) ||
+          a.name.localeCompare(b.name),
+      );
+  }
+
+  get(kind: WorkloadKind, key: ObjectKey): Promise<Workload | null> {
+    return this.client.get(kind, key);
+  }
+
+  patch(kind: WorkloadKind, key: ObjectKey, patch: object): Promise<Workload> {
+    return this.client.patch(kind, key, patch);
+  }
+}
+
+const matches = (w: Workload, selector: Record<string, string>): boolean => {
+  const labels = (w.object as { metadata?: { labels?: Record<string, string> } } | undefined)
+    ?.metadata?.labels;
+  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+};
+
 interface WireObject {
   metadata?: {
     name?: string;

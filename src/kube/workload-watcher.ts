@@ -128,6 +128,8 @@ export class KubeWorkloadWatcher implements WorkloadSignals, Runnable {
   private readonly log: Logger;
   /** The watched workloads by namespace, then `Kind/name`. */
   private readonly cache = new Map<string, Map<string, Workload>>();
+  /** Every watch has had its first list. */
+  private listed = false;
 
   constructor(options: KubeWorkloadWatcherOptions) {
     this.log = options.logger.child({ component: this.name });
@@ -184,6 +186,7 @@ export class KubeWorkloadWatcher implements WorkloadSignals, Runnable {
   }
 
   async start(): Promise<void> {
+    void this.synced().then(() => (this.listed = true));
     await Promise.all(this.informers.map((i) => i.start()));
   }
 
@@ -199,6 +202,20 @@ export class KubeWorkloadWatcher implements WorkloadSignals, Runnable {
   /** The workloads of `namespace` as last watched (Deployments, StatefulSets, DaemonSets, CronJobs). */
   workloads(namespace: string): Workload[] {
     return [...(this.cache.get(namespace)?.values() ?? [])];
+  }
+
+  /**
+   * The workloads of `namespace` whose labels carry every pair of `selector`, as last watched;
+   * `undefined` until every watch has had its first list (the cache cannot answer yet).
+   */
+  selected(namespace: string, selector: Record<string, string>): Workload[] | undefined {
+    if (!this.listed) return undefined;
+    const pairs = Object.entries(selector);
+    return this.workloads(namespace).filter((w) => {
+      const labels = (w.object as { metadata?: { labels?: Record<string, string> } })?.metadata
+        ?.labels;
+      return pairs.every(([k, v]) => labels?.[k] === v);
+    });
   }
 
   onChange(listener: (signal: WorkloadSignal) => void): () => void {
