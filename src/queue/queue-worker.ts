@@ -41,6 +41,17 @@ export interface QueueWorkerOptions<T> {
    * request waits for the job to finish.
    */
   takeQueued?: (current: T, queued: T) => T;
+  /**
+   * What the job's data becomes when a run ends waiting ({@link RetryLaterError}): the run has
+   * used what brought it, and the next run (its recheck, or a wake) is not brought by it again.
+   * Unset: the data stays as it is.
+   */
+  onWait?: (data: T) => T;
+  /**
+   * The BullMQ priority a job takes when a run ends waiting (0: before every prioritized job),
+   * so work that has started finishes before queued work starts. Unset: it keeps its own.
+   */
+  waitingPriority?: number;
 }
 
 /** Removes a held request (BullMQ's `dn:` hash) only if it is still the one read. */
@@ -124,6 +135,12 @@ export class QueueWorker<T> implements Runnable {
     } catch (error) {
       if (error instanceof PermanentJobError) throw new UnrecoverableError(error.message);
       if (error instanceof RetryLaterError || hasRetryAfter(error)) {
+        // Before the move: a request that comes after it updates the waiting job's data itself.
+        const waiting = this.options.onWait?.(job.data);
+        if (waiting !== undefined && waiting !== job.data) await job.updateData(waiting);
+        const priority = this.options.waitingPriority;
+        if (priority !== undefined && job.priority !== priority)
+          await job.changePriority({ priority });
         await job.moveToDelayed(Date.now() + error.retryAfterMs, token);
         await this.#takeQueued(job, this.options.logger.child({ component: this.name }));
         throw new DelayedError();

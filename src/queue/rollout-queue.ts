@@ -39,6 +39,31 @@ export function takeNewerRollout(current: RolloutJobData, queued: RolloutJobData
   return queued;
 }
 
+/**
+ * A rollout job's data once a run ended waiting: its next runs (rechecks, watch events' wakes)
+ * are resumes, so they do not take the push, poll or sync that started it for news about the tag
+ * again (a registry HEAD and a read of the workloads each). A new request still brings news:
+ * it replaces the resume ({@link takeNewerRollout}).
+ */
+export function rolloutWaiting(data: RolloutJobData): RolloutJobData {
+  if (data.trigger.kind === 'resume') return data;
+  return { ...data, trigger: { kind: 'resume', receivedAt: data.trigger.receivedAt } };
+}
+
+/**
+ * BullMQ priority (lower runs first; 0, no priority, before any other) of a CV's rollout job:
+ * rollouts in flight and pushes first; syncs, polls and drift checks, which come by the thousand
+ * when a leader starts or many CVs are applied at once, after them. A job takes priority 0 once
+ * its run ends waiting, so a rollout that has started is never queued behind the syncs of
+ * thousands of CVs that have not (with one FIFO, no rollout of 10,000 new CVs finished before
+ * every one of them had started).
+ */
+export const BULK_PRIORITY = 10;
+export const rolloutPriority = (trigger: RolloutTrigger): number =>
+  trigger.kind === 'sync' || trigger.kind === 'poll' || trigger.kind === 'drift'
+    ? BULK_PRIORITY
+    : 0;
+
 /** Where route (and later the reconciler) put rollouts. */
 export interface RolloutSink {
   enqueue(data: RolloutJobData): Promise<void>;
@@ -89,8 +114,10 @@ export class RolloutQueue implements RolloutSink, RolloutWaker {
 
   async enqueue(data: RolloutJobData): Promise<void> {
     const jobId = randomUUID();
+    const priority = rolloutPriority(data.trigger);
     const job = await this.queue.add(`${data.namespace}/${data.name}`, data, {
       ...this.#jobOptions,
+      ...(priority > 0 ? { priority } : {}),
       jobId,
       deduplication: {
         id: rolloutDeduplicationId(data.namespace, data.name),
@@ -104,12 +131,15 @@ export class RolloutQueue implements RolloutSink, RolloutWaker {
     // a new request means the world changed, so that job runs now, with the newer trigger. Into a
     // job that has not started yet: it takes the newer trigger (a push that came after a watch
     // event's resume), so a rollout that can give way to a newer digest looks at the tag.
+    // A push into a sync still queued moves it up to the push's priority.
     const state = job.id ? await this.queue.getJobState(job.id) : 'unknown';
-    if (!job.id || (state !== 'delayed' && state !== 'waiting')) return;
+    if (!job.id || (state !== 'delayed' && state !== 'waiting' && state !== 'prioritized')) return;
     const existing = await this.queue.getJob(job.id);
     if (!existing) return;
     const taken = takeNewerRollout(existing.data, data);
     if (taken !== existing.data) await existing.updateData(taken).catch(() => undefined);
+    if (priority < existing.priority)
+      await existing.changePriority({ priority }).catch(() => undefined);
     if (state === 'delayed') await existing.promote().catch(() => undefined);
   }
 

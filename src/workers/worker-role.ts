@@ -13,6 +13,7 @@ import { NotificationDelivery } from '../notify/notification-delivery.js';
 import { notifyRouting, sinkTargets } from '../notify/notify-config.js';
 import { QueueNotifier, type NotificationJobSink } from '../notify/queue-notifier.js';
 import {
+  rolloutWaiting,
   takeNewerRollout,
   type RolloutJobData,
   type RolloutSink,
@@ -146,6 +147,9 @@ export function createWorkerRole(deps: WorkerRoleDeps): WorkerRole {
     queue: QueueName.Rollouts,
     concurrency: config.rolloutConcurrency,
     takeQueued: takeNewerRollout,
+    onWait: rolloutWaiting,
+    // A rollout in flight continues before the syncs and polls still queued start.
+    waitingPriority: 0,
     process: async (data) => {
       const result = await runner.run(data);
       metrics.rollouts.inc({ result });

@@ -12,6 +12,7 @@ import { QueueName } from '../../src/queue/names.js';
 import { QueueWorker } from '../../src/queue/queue-worker.js';
 import {
   RolloutQueue,
+  rolloutWaiting,
   takeNewerRollout,
   type RolloutJobData,
   type RolloutTrigger,
@@ -77,6 +78,7 @@ async function harness(firstRunEnds: () => Error) {
     prefix,
     logger,
     takeQueued: takeNewerRollout,
+    onWait: rolloutWaiting,
     process: async (job) => {
       runs.push(job);
       if (runs.length > 1) return 'done';
@@ -149,17 +151,31 @@ describe('a request queued while a CV’s rollout job runs', () => {
     }
   }, 30_000);
 
-  it('a watch event’s resume queued behind a push run does not take the push’s trigger away', async () => {
-    const h = await harness(() => new RetryLaterError('waiting for deployment "api"', BACKOFF_MS));
+  it('a watch event’s resume queued behind a push run whose step failed does not take the push’s trigger away', async () => {
+    const h = await harness(() => new Error('registry timed out'));
     try {
       await h.rollouts.enqueue(data(trigger('push', 'sha256:first')));
       await waitFor(() => h.runs.length === 1, 'the first run');
       await h.rollouts.enqueue(data(trigger('resume')));
       h.requested();
-      await waitFor(() => h.runs.length === 2, 'the next step, before its recheck', {
+      await waitFor(() => h.runs.length === 2, 'the retry, before its backoff', {
         timeoutMs: 15_000,
       });
       expect(h.runs[1]?.trigger).toMatchObject({ kind: 'push', digest: 'sha256:first' });
+    } finally {
+      await h.close();
+    }
+  }, 30_000);
+
+  it('with nothing queued, a run that ended waiting is rechecked as a resume: the push that started it is not news again', async () => {
+    const h = await harness(() => new RetryLaterError('waiting for deployment "api"', 300));
+    try {
+      const pushed = trigger('push', 'sha256:first');
+      await h.rollouts.enqueue(data(pushed));
+      h.requested();
+      await waitFor(() => h.runs.length === 2, 'the recheck', { timeoutMs: 15_000 });
+      expect(h.runs[0]?.trigger.kind).toBe('push');
+      expect(h.runs[1]?.trigger).toEqual({ kind: 'resume', receivedAt: pushed.receivedAt });
     } finally {
       await h.close();
     }
@@ -178,4 +194,71 @@ describe('takeNewerRollout', () => {
     const otherCv = { ...resume, uid: 'uid-recreated' };
     expect(takeNewerRollout(push, otherCv)).toBe(otherCv);
   });
+});
+
+describe('the order of rollout jobs', () => {
+  /** A rollouts queue and a worker (one job at a time) that runs `process`; `order` holds `name:trigger` of each run. */
+  async function ordered(process: (job: RolloutJobData, run: number) => Promise<void>) {
+    const prefix = `order-${randomUUID().slice(0, 8)}`;
+    const rollouts = new RolloutQueue({ connection: producer, prefix, backoffMs: BACKOFF_MS });
+    const order: string[] = [];
+    const worker = new QueueWorker<RolloutJobData>({
+      queue: QueueName.Rollouts,
+      connection: workerConnection,
+      prefix,
+      logger,
+      takeQueued: takeNewerRollout,
+      onWait: rolloutWaiting,
+      waitingPriority: 0,
+      process: async (job) => {
+        order.push(`${job.name}:${job.trigger.kind}`);
+        await process(job, order.length);
+      },
+    });
+    const close = async () => {
+      await worker.stop();
+      await rollouts.queue.obliterate({ force: true });
+      await rollouts.close();
+    };
+    return { rollouts, order, start: () => worker.start(), close };
+  }
+  const cv = (name: string, t: RolloutTrigger): RolloutJobData => ({
+    namespace: 'shop',
+    name,
+    uid: `uid-${name}`,
+    trigger: t,
+  });
+
+  it('a push runs before syncs queued earlier, and one into a queued sync moves it up', async () => {
+    const o = await ordered(() => Promise.resolve());
+    try {
+      for (const name of ['a', 'b', 'c']) await o.rollouts.enqueue(cv(name, trigger('sync')));
+      await o.rollouts.enqueue(cv('d', trigger('push', 'sha256:d')));
+      await o.rollouts.enqueue(cv('c', trigger('push', 'sha256:c')));
+      await o.start();
+      await waitFor(() => o.order.length === 4, 'four runs');
+      expect(o.order).toEqual(['d:push', 'c:push', 'a:sync', 'b:sync']);
+    } finally {
+      await o.close();
+    }
+  }, 30_000);
+
+  it('a rollout that waited continues before the syncs still queued start', async () => {
+    // Each sync takes 150 ms; a's first run waits 200 ms: its next run comes before the last sync.
+    const o = await ordered(async (job, run) => {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      if (job.name === 'a' && run === 1) throw new RetryLaterError('waiting for "a"', 200);
+    });
+    try {
+      const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+      for (const name of names) await o.rollouts.enqueue(cv(name, trigger('sync')));
+      await o.start();
+      await waitFor(() => o.order.length === names.length + 1, 'every run');
+      expect(o.order[0]).toBe('a:sync');
+      expect(o.order.indexOf('a:resume')).toBeGreaterThan(0);
+      expect(o.order.indexOf('a:resume')).toBeLessThan(o.order.indexOf('h:sync'));
+    } finally {
+      await o.close();
+    }
+  }, 30_000);
 });
