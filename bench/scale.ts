@@ -16,7 +16,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
@@ -86,24 +86,32 @@ const rssMiB = (pid: number): number => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Points each of `tags` at the manifest of `from`, 32 at a time (no notifications configured). */
+/**
+ * Points `tags` at the manifest `from` points at, written straight into the registry's storage
+ * as a manifest PUT by tag leaves it (`_manifests/tags/<tag>/current/link` and its index link):
+ * 10,000 PUTs took 45 s on a slow machine, these writes a second. Returns the digest.
+ */
 async function tag(registry: DockerRegistry, repoPath: string, from: string, tags: string[]) {
-  const url = (t: string) => `http://${registry.host}/v2/${repoPath}/manifests/${t}`;
-  const manifest = await fetch(url(from), { headers: { accept: MANIFEST_TYPE } });
-  const contentType = manifest.headers.get('content-type') ?? MANIFEST_TYPE;
+  const manifest = await fetch(`http://${registry.host}/v2/${repoPath}/manifests/${from}`, {
+    method: 'HEAD',
+    headers: { accept: MANIFEST_TYPE },
+  });
   const digest = manifest.headers.get('docker-content-digest') ?? '';
-  const body = Buffer.from(await manifest.arrayBuffer());
-  let next = 0;
-  const putter = async () => {
-    for (let i = next++; i < tags.length; i = next++) {
-      const put = await fetch(url(tags[i]!), {
-        method: 'PUT',
-        headers: { 'content-type': contentType },
-        body,
-      });
-      if (put.status !== 201) throw new Error(`PUT ${tags[i]}: ${put.status} ${await put.text()}`);
-    }
-  };
-  await Promise.all(Array.from({ length: 32 }, putter));
+  if (!digest.startsWith('sha256:')) throw new Error(`no digest for ${repoPath}:${from}`);
+  const tagsDir = join(
+    registry.storageRoot,
+    'docker/registry/v2/repositories',
+    repoPath,
+    '_manifests/tags',
+  );
+  for (const t of tags) {
+    const current = join(tagsDir, t, 'current');
+    const index = join(tagsDir, t, 'index/sha256', digest.slice('sha256:'.length));
+    mkdirSync(current, { recursive: true });
+    mkdirSync(index, { recursive: true });
+    writeFileSync(join(current, 'link'), digest);
+    writeFileSync(join(index, 'link'), digest);
+  }
   return digest;
 }
 

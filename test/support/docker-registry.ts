@@ -39,6 +39,11 @@ export class DockerRegistry {
     return join(dirname(this.#configPath), 'stderr.log');
   }
 
+  /** Where the registry keeps its data (the filesystem driver's root directory). */
+  get storageRoot(): string {
+    return join(dirname(this.#configPath), 'data');
+  }
+
   /** `127.0.0.1:<port>`, the registry host in image references and events. */
   get host(): string {
     return `127.0.0.1:${this.port}`;
