@@ -13,6 +13,7 @@ import type {
   WorkloadKind,
 } from '../workers/ports.js';
 import { WORKLOAD_KINDS } from '../workers/ports.js';
+import { selectsWorkload } from '../workers/rollout-facts.js';
 import { isNotFound, toKubeApiError } from './kube-errors.js';
 import { formatLabelSelector } from './label-selector.js';
 
@@ -153,7 +154,7 @@ export class WatchedWorkloadClient implements WorkloadClient {
       known.map((w) => this.client.get(w.kind, { namespace, name: w.name })),
     );
     return fresh
-      .filter((w): w is Workload => w !== null && matches(w, selector))
+      .filter((w): w is Workload => w !== null && selectsWorkload(selector, w))
       .sort(
         (a, b) =>
           (KIND_ORDER.get(a.kind) ?? 0) - (KIND_ORDER.get(b.kind) ?? 0) ||
@@ -169,12 +170,6 @@ export class WatchedWorkloadClient implements WorkloadClient {
     return this.client.patch(kind, key, patch);
   }
 }
-
-const matches = (w: Workload, selector: Record<string, string>): boolean => {
-  const labels = (w.object as { metadata?: { labels?: Record<string, string> } } | undefined)
-    ?.metadata?.labels;
-  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
-};
 
 interface WireObject {
   metadata?: {

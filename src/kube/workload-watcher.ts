@@ -8,6 +8,7 @@ import {
 import type { Runnable } from '../lifecycle/runnable.js';
 import type { Logger } from '../observability/logger.js';
 import type { Workload, WorkloadSignal, WorkloadSignals } from '../workers/ports.js';
+import { selectsWorkload } from '../workers/rollout-facts.js';
 import { ResourceInformer } from './resource-informer.js';
 import { VERIFY_LABEL } from './verify-runner.js';
 import { workloadOfWire } from './workload-client.js';
@@ -210,12 +211,7 @@ export class KubeWorkloadWatcher implements WorkloadSignals, Runnable {
    */
   selected(namespace: string, selector: Record<string, string>): Workload[] | undefined {
     if (!this.listed) return undefined;
-    const pairs = Object.entries(selector);
-    return this.workloads(namespace).filter((w) => {
-      const labels = (w.object as { metadata?: { labels?: Record<string, string> } })?.metadata
-        ?.labels;
-      return pairs.every(([k, v]) => labels?.[k] === v);
-    });
+    return this.workloads(namespace).filter((w) => selectsWorkload(selector, w));
   }
 
   onChange(listener: (signal: WorkloadSignal) => void): () => void {

@@ -78,13 +78,14 @@ export class QueueWorker<T> implements Runnable {
   #worker: Worker<T> | undefined;
   #stopping: Promise<void> | undefined;
   #onReady: (() => void) | undefined;
+  #log: Logger | undefined;
 
   constructor(private readonly options: QueueWorkerOptions<T>) {
     this.name = `worker:${options.queue}`;
   }
 
   start(): Promise<void> {
-    const log = this.options.logger.child({ component: this.name });
+    const log = (this.#log = this.options.logger.child({ component: this.name }));
     this.#worker = new Worker<T>(this.options.queue, (job, token) => this.#run(job, token), {
       connection: this.options.connection,
       prefix: this.options.prefix,
@@ -109,7 +110,7 @@ export class QueueWorker<T> implements Runnable {
       );
       // Retried with backoff: the job is delayed by now, and takes over a request held for it.
       if (job && !isExhausted(job, error) && error.name !== 'UnrecoverableError')
-        void this.#takeQueued(job, log);
+        void this.#takeQueued(job);
       if (job && isExhausted(job, error) && this.options.onExhausted) {
         log.warn({ jobId: job.id, attemptsMade: job.attemptsMade }, 'job out of retries');
         Promise.resolve()
@@ -142,7 +143,7 @@ export class QueueWorker<T> implements Runnable {
         if (priority !== undefined && job.priority !== priority)
           await job.changePriority({ priority });
         await job.moveToDelayed(Date.now() + error.retryAfterMs, token);
-        await this.#takeQueued(job, this.options.logger.child({ component: this.name }));
+        await this.#takeQueued(job);
         throw new DelayedError();
       }
       throw error;
@@ -157,7 +158,8 @@ export class QueueWorker<T> implements Runnable {
    * old data), leaves the request held, to run after the job. A request that comes later finds
    * the job delayed and wakes it itself ({@link RolloutQueue.enqueue}), or is held again.
    */
-  async #takeQueued(job: Job<T>, log: Logger): Promise<void> {
+  async #takeQueued(job: Job<T>): Promise<void> {
+    const log = this.#log ?? this.options.logger;
     const merge = this.options.takeQueued;
     const id = job.deduplicationId;
     const worker = this.#worker;

@@ -15,7 +15,7 @@ import type {
   WorkloadClient,
   WorkloadSignals,
 } from '../workers/ports.js';
-import { workloadReference } from '../workers/rollout-facts.js';
+import { selectsWorkload as selects, workloadReference } from '../workers/rollout-facts.js';
 import { STRATEGIES } from '../workers/strategies/strategies.js';
 import type { CvSource } from './cv-controller.js';
 import { validatedSpec } from './validated-spec.js';
@@ -59,13 +59,6 @@ export function driftedWorkloads(
     return c !== undefined && digestOfImage(c.image) !== currentDigest;
   });
 }
-
-/** Whether every label of `selector` is on the workload. */
-const selects = (selector: Record<string, string>, w: Workload): boolean => {
-  const labels = (w.object as { metadata?: { labels?: Record<string, string> } } | undefined)
-    ?.metadata?.labels;
-  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
-};
 
 /** Workloads by `label=value`. */
 type LabelIndex = Map<string, Workload[]>;

@@ -157,6 +157,13 @@ export function workloadReference(w: Pick<Workload, 'kind' | 'namespace' | 'name
   };
 }
 
+/** Whether the workload's labels carry every pair of `selector` (a CV's `spec.selector`). */
+export function selectsWorkload(selector: Record<string, string>, w: Workload): boolean {
+  const labels = (w.object as { metadata?: { labels?: Record<string, string> } } | undefined)
+    ?.metadata?.labels;
+  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+}
+
 /** The named container (or initContainer) of a workload, if it has one. */
 export function containerOf(w: Workload, name: string) {
   return w.containers.find((c) => c.name === name) ?? w.initContainers.find((c) => c.name === name);

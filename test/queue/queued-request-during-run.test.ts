@@ -92,38 +92,46 @@ async function harness(firstRunEnds: () => Error) {
     await rollouts.queue.obliterate({ force: true });
     await rollouts.close();
   };
-  return { rollouts, runs, requested, close };
+  /**
+   * `first` is queued and runs; `second` is queued while it runs; resolves to the data of the
+   * job's next run, which must come within 15 s (its backoff or recheck is 60 s).
+   */
+  const twoRuns = async (first: RolloutTrigger, second: RolloutTrigger) => {
+    await rollouts.enqueue(data(first));
+    await waitFor(() => runs.length === 1, 'the first run');
+    await rollouts.enqueue(data(second));
+    requested();
+    await waitFor(() => runs.length === 2, 'the next run, before its backoff or recheck', {
+      timeoutMs: 15_000,
+    });
+    return runs[1];
+  };
+  /** Waits for the job to complete, then expects nothing left to run and `count` runs in all. */
+  const settlesAfter = async (count: number) => {
+    await waitFor(async () => (await counts()).completed === 1, 'the job to complete');
+    expect(await counts()).toEqual({
+      waiting: 0,
+      delayed: 0,
+      active: 0,
+      prioritized: 0,
+      completed: 1,
+    });
+    expect(runs).toHaveLength(count);
+  };
+  const counts = () =>
+    rollouts.queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized', 'completed');
+  return { rollouts, runs, requested, twoRuns, settlesAfter, close };
 }
-
-const settledCounts = (rollouts: RolloutQueue) =>
-  rollouts.queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized', 'completed');
 
 describe('a request queued while a CV’s rollout job runs', () => {
   it('runs at once, with its trigger, when the run fails and would wait for its retry backoff', async () => {
     const h = await harness(() => new Error('registry timed out'));
     try {
-      await h.rollouts.enqueue(data(trigger('sync')));
-      await waitFor(() => h.runs.length === 1, 'the first run');
-      await h.rollouts.enqueue(data(trigger('push', 'sha256:pushed')));
-      h.requested();
       // Without the request the retry would come 30–60 s after the failure.
-      await waitFor(() => h.runs.length === 2, 'the retry, before its backoff', {
-        timeoutMs: 15_000,
-      });
-      expect(h.runs[1]?.trigger).toMatchObject({ kind: 'push', digest: 'sha256:pushed' });
+      const retry = await h.twoRuns(trigger('sync'), trigger('push', 'sha256:pushed'));
+      expect(retry?.trigger).toMatchObject({ kind: 'push', digest: 'sha256:pushed' });
       // The request ran as that retry: once the job completed, nothing is left to run it again.
-      await waitFor(
-        async () => (await settledCounts(h.rollouts)).completed === 1,
-        'the job to complete',
-      );
-      expect(await settledCounts(h.rollouts)).toEqual({
-        waiting: 0,
-        delayed: 0,
-        active: 0,
-        prioritized: 0,
-        completed: 1,
-      });
-      expect(h.runs).toHaveLength(2);
+      await h.settlesAfter(2);
     } finally {
       await h.close();
     }
@@ -132,20 +140,9 @@ describe('a request queued while a CV’s rollout job runs', () => {
   it('runs at once when the run ends waiting (RetryLaterError), so a waiting rollout sees the push', async () => {
     const h = await harness(() => new RetryLaterError('waiting for deployment "api"', BACKOFF_MS));
     try {
-      await h.rollouts.enqueue(data(trigger('resume')));
-      await waitFor(() => h.runs.length === 1, 'the first run');
-      await h.rollouts.enqueue(data(trigger('push', 'sha256:newer')));
-      h.requested();
-      await waitFor(() => h.runs.length === 2, 'the next step, before its recheck', {
-        timeoutMs: 15_000,
-      });
-      expect(h.runs[1]?.trigger).toMatchObject({ kind: 'push', digest: 'sha256:newer' });
-      await waitFor(
-        async () => (await settledCounts(h.rollouts)).completed === 1,
-        'the job to complete',
-      );
-      expect(await settledCounts(h.rollouts)).toMatchObject({ waiting: 0, delayed: 0, active: 0 });
-      expect(h.runs).toHaveLength(2);
+      const next = await h.twoRuns(trigger('resume'), trigger('push', 'sha256:newer'));
+      expect(next?.trigger).toMatchObject({ kind: 'push', digest: 'sha256:newer' });
+      await h.settlesAfter(2);
     } finally {
       await h.close();
     }
@@ -154,14 +151,8 @@ describe('a request queued while a CV’s rollout job runs', () => {
   it('a watch event’s resume queued behind a push run whose step failed does not take the push’s trigger away', async () => {
     const h = await harness(() => new Error('registry timed out'));
     try {
-      await h.rollouts.enqueue(data(trigger('push', 'sha256:first')));
-      await waitFor(() => h.runs.length === 1, 'the first run');
-      await h.rollouts.enqueue(data(trigger('resume')));
-      h.requested();
-      await waitFor(() => h.runs.length === 2, 'the retry, before its backoff', {
-        timeoutMs: 15_000,
-      });
-      expect(h.runs[1]?.trigger).toMatchObject({ kind: 'push', digest: 'sha256:first' });
+      const retry = await h.twoRuns(trigger('push', 'sha256:first'), trigger('resume'));
+      expect(retry?.trigger).toMatchObject({ kind: 'push', digest: 'sha256:first' });
     } finally {
       await h.close();
     }
