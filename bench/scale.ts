@@ -179,6 +179,26 @@ const apiRequests = (emulator: KubeEmulator, from: number) =>
   emulator.requests.slice(from).filter((r) => !r.query.includes('watch=')).length;
 
 /** What those requests were, most frequent first (`GET /apis/apps/v1/namespaces/NS/...`). */
+/** The requests about one CV and its Deployment since `from`, in order (what one sync costs). */
+function requestsOfOne(emulator: KubeEmulator, from: number, namespace: string, i: number): string {
+  const names = [`cv-${i}`, `app-${i}`, `cv-${i}-history`];
+  const segments = (r: { path: string }) => r.path.split('/').filter((x) => x !== 'status');
+  return emulator.requests
+    .slice(from)
+    .filter((r) => !r.query.includes('watch=') && r.path.includes(`/namespaces/${namespace}/`))
+    .filter((r) =>
+      r.method === 'POST'
+        ? names.some((n) => r.body.includes(`"${n}"`))
+        : names.includes(segments(r).at(-1) ?? ''),
+    )
+    .map((r) => {
+      const kind = segments(r).at(r.method === 'POST' ? -1 : -2);
+      const reason = kind === 'events' ? ` ${/"reason":"(\w+)"/.exec(r.body)?.[1] ?? ''}` : '';
+      return `${r.method} ${kind}${r.path.endsWith('/status') ? '/status' : ''}${reason} ${r.status}`;
+    })
+    .join(', ');
+}
+
 function requestKinds(emulator: KubeEmulator, from: number, top = 4): string {
   const counts = new Map<string, number>();
   for (const r of emulator.requests.slice(from)) {
@@ -395,6 +415,7 @@ export async function scale(options: ScaleOptions = {}): Promise<Figure[]> {
     const syncRequests = apiRequests(stack.emulator, requestsAtStart);
     log(`first sync: ${synced} of ${o.cvs} in ${firstSyncMs} ms (${syncRequests} API requests)`);
     log(`first sync requests: ${requestKinds(stack.emulator, requestsAtStart, 12)}`);
+    log(`first sync of cv-1: ${requestsOfOne(stack.emulator, requestsAtStart, 'scale-0', 1)}`);
 
     // Idle.
     await sleep(5_000);

@@ -4,6 +4,7 @@ import {
   RegistryError,
   type RegistryCredentials,
 } from './registry-client.js';
+import { keptAliveHead } from './head-request.js';
 import { parseRetryAfterMs } from './retry-after.js';
 import { parseChallenge, type AuthChallenge } from './www-authenticate.js';
 
@@ -26,7 +27,7 @@ export interface RegistryHttpOptions {
   insecureHosts?: readonly string[];
   /** Timeout of each request, including token requests. Default 10 000 ms. */
   timeoutMs?: number;
-  /** The fetch to use. Default: Node's global fetch. */
+  /** The fetch to use. Default: Node's global fetch, with HEADs over kept-alive connections ({@link keptAliveHead}). */
   fetch?: typeof fetch;
   /** Called once per HTTP request sent, e.g. to count them in Prometheus. Default: nothing. */
   onRequest?: (host: string, method: string, outcome: RequestOutcome) => void;
@@ -88,7 +89,7 @@ export class RegistryHttp {
   readonly #challenges = new Map<string, AuthChallenge>();
 
   constructor(readonly options: RegistryHttpOptions = {}) {
-    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.#fetch = options.fetch ?? keptAliveHead((input, init) => fetch(input, init));
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#insecure = new Set(options.insecureHosts ?? []);
     this.#now = options.now ?? Date.now;

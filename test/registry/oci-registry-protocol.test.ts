@@ -270,6 +270,26 @@ describe('OciRegistryClient requests (in-test protocol peer)', () => {
     expect(peer.requests.filter((r) => r.method === 'HEAD')).toHaveLength(4);
   });
 
+  it('tag HEADs one after another share one kept-alive connection (fetch closes it after every HEAD)', async () => {
+    const peer = await start((req, res) => {
+      // As docker-registry answers a HEAD of a manifest: with the manifest's length.
+      res.writeHead(200, {
+        'docker-content-digest': DIGEST,
+        'content-type': MANIFEST,
+        'content-length': '528',
+      });
+      res.end();
+    });
+    const oci = new OciRegistryClient();
+    for (let i = 0; i < 20; i++)
+      expect(await oci.resolveTag({ registry: peer.host, repository: 'a' }, `t${i}`)).toEqual({
+        digest: DIGEST,
+        mediaType: MANIFEST,
+      });
+    expect(peer.requests.filter((r) => r.method === 'HEAD')).toHaveLength(20);
+    expect(peer.connections).toBe(1);
+  });
+
   it('sends the full Accept list, and hashes a GET when HEAD has no Docker-Content-Digest', async () => {
     const body = JSON.stringify({
       schemaVersion: 2,

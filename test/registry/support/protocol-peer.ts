@@ -15,6 +15,8 @@ export interface PeerRequest {
  */
 export class ProtocolPeer {
   readonly requests: PeerRequest[] = [];
+  /** TCP connections accepted so far. */
+  connections = 0;
   private constructor(private readonly server: Server) {}
 
   static async start(
@@ -22,6 +24,9 @@ export class ProtocolPeer {
   ): Promise<ProtocolPeer> {
     const server = createServer();
     const peer = new ProtocolPeer(server);
+    server.on('connection', () => {
+      peer.connections += 1;
+    });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       peer.requests.push({
         method: req.method ?? '',
