@@ -67,6 +67,47 @@ export interface StatusDeps {
   now: () => Date;
 }
 
+/** The merge patch of the status that {@link writeStatus} sends; pure. */
+export function statusPatch(
+  cv: StoredContainerVersion,
+  fields: Partial<ContainerVersionStatus>,
+  conditions: readonly ConditionUpdate[],
+  now: Date,
+): Partial<ContainerVersionStatus> {
+  return {
+    ...fields,
+    observedGeneration: cv.metadata.generation,
+    ...(conditions.length > 0
+      ? { conditions: applyConditions(cv.status?.conditions, conditions, now) }
+      : {}),
+  };
+}
+
+/**
+ * The CV as the API server stores it after this status patch (RFC 7386: objects merge, `null`
+ * removes, arrays and other values replace; `undefined` is not sent); pure.
+ */
+export function patchedLocally(
+  cv: StoredContainerVersion,
+  patch: Partial<ContainerVersionStatus>,
+): StoredContainerVersion {
+  return { ...cv, status: mergePatch(cv.status ?? {}, patch) as ContainerVersionStatus };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isObject(patch)) return patch;
+  const result: Record<string, unknown> = isObject(target) ? { ...target } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) continue;
+    if (value === null) delete result[key];
+    else result[key] = mergePatch(result[key], value);
+  }
+  return result;
+}
+
 /**
  * Writes a status change of a CV and, when the Ready or Degraded condition changed, one Event
  * with the reason (STYLE.md: Events only when a condition changes). Returns the stored CV.
@@ -79,13 +120,7 @@ export async function writeStatus(
 ): Promise<StoredContainerVersion> {
   const before = cv.status?.conditions;
   const changed = conditions.filter((c) => conditionChanged(before, c));
-  const status: Partial<ContainerVersionStatus> = {
-    ...fields,
-    observedGeneration: cv.metadata.generation,
-    ...(conditions.length > 0
-      ? { conditions: applyConditions(before, conditions, deps.now()) }
-      : {}),
-  };
+  const status = statusPatch(cv, fields, conditions, deps.now());
   const stored = await deps.store.patchStatus(
     { namespace: cv.metadata.namespace, name: cv.metadata.name },
     status,

@@ -33,6 +33,18 @@ const RECORDED_EVENTS: Partial<Record<string, NotifyEvent>> = {
   RolledBack: 'rolled-back',
 };
 
+/**
+ * Actions a step's status write may wait across, to go with the write they make anyway: they
+ * read, or only write the status (the record's history entry is idempotent by the rollout's id).
+ * Before any other action the write is made.
+ */
+const STAGED_ACROSS: ReadonlySet<RolloutAction['type']> = new Set([
+  'observe',
+  'wait',
+  'done',
+  'record',
+]);
+
 /** Actions one job run carries out at most before it hands the rollout to a fresh job. */
 const ACTIONS_PER_RUN = 32;
 
@@ -86,6 +98,10 @@ export class RolloutRun {
   async loop(start: StoredContainerVersion): Promise<RunOutcome> {
     try {
       return await this.#loop(start);
+    } catch (error) {
+      // A read or the record failed after a step: its write still goes in (best effort).
+      await this.#status.flush().catch(() => undefined);
+      throw error;
     } finally {
       await Promise.all(this.#deferred);
     }
@@ -97,6 +113,11 @@ export class RolloutRun {
     let facts: RolloutFacts = { cv: start, spec: this.spec, now: this.deps.now(), ...news };
     for (let i = 0; i < ACTIONS_PER_RUN; i++) {
       const action = decideRollout(facts);
+      // A step's write waits for the run's next one only while the run reads or writes the status.
+      if (!STAGED_ACROSS.has(action.type)) {
+        const stored = await this.#status.flush();
+        if (stored) facts = { ...facts, cv: stored };
+      }
       this.log.debug(
         { action: action.type, phase: facts.cv.status?.rollout?.phase },
         'rollout action',
@@ -126,6 +147,7 @@ export class RolloutRun {
         ...(step.observed ? { observed: step.observed } : {}),
       };
     }
+    await this.#status.flush();
     throw new RetryLaterError('the run used its actions; a fresh run continues', 0);
   }
 
@@ -443,7 +465,8 @@ export class RolloutRun {
     conditions: ConditionUpdate[] = [],
   ): Promise<Step> {
     const before = rolloutOf(cv);
-    const stored = await this.#status.write(
+    // Written with the run's next write (the wait, the record), or before its next effect.
+    const stored = this.#status.stage(
       cv,
       { rollout: { ...before, ...change.rollout } },
       conditions,

@@ -1,7 +1,13 @@
 import type { ContainerVersionStatus, RolloutState } from '../api/container-version.js';
 import { ConditionType, Reason, type ConditionUpdate } from '../api/conditions.js';
 import type { RolloutJobData } from '../queue/rollout-queue.js';
-import { cvReference, writeStatus, type StatusDeps } from './cv-status.js';
+import {
+  cvReference,
+  patchedLocally,
+  statusPatch,
+  writeStatus,
+  type StatusDeps,
+} from './cv-status.js';
 import { RegistryError } from '../registry/registry-client.js';
 import type { StoredContainerVersion } from './ports.js';
 
@@ -11,6 +17,14 @@ import type { StoredContainerVersion } from './ports.js';
  */
 export class RunStatus {
   #pending: Partial<ContainerVersionStatus>;
+  /** A write kept for the next one ({@link RunStatus.stage}): the CV as stored, and what to write. */
+  #staged:
+    | {
+        base: StoredContainerVersion;
+        fields: Partial<ContainerVersionStatus>;
+        conditions: ConditionUpdate[];
+      }
+    | undefined;
 
   constructor(
     private readonly deps: StatusDeps,
@@ -30,9 +44,9 @@ export class RunStatus {
       : {};
   }
 
-  /** The run still has a lastEvent to write. */
+  /** The run still has something to write: its lastEvent, or a staged write. */
   get pending(): boolean {
-    return Object.keys(this.#pending).length > 0;
+    return Object.keys(this.#pending).length > 0 || this.#staged !== undefined;
   }
 
   /** Writes `fields` and `conditions` (Events when Ready or Degraded change); resolves to the stored CV. */
@@ -41,9 +55,49 @@ export class RunStatus {
     fields: Partial<ContainerVersionStatus>,
     conditions: readonly ConditionUpdate[] = [],
   ): Promise<StoredContainerVersion> {
-    const stored = await writeStatus(this.deps, cv, { ...this.#pending, ...fields }, conditions);
+    const staged = this.#staged;
+    // A staged write goes with this one: against the CV as stored, so its condition changes
+    // still make their Event.
+    const stored = await writeStatus(
+      this.deps,
+      staged?.base ?? cv,
+      { ...this.#pending, ...staged?.fields, ...fields },
+      [...(staged?.conditions ?? []), ...conditions],
+    );
     this.#pending = {};
+    this.#staged = undefined;
     return stored;
+  }
+
+  /**
+   * Keeps this write for the run's next one, and returns the CV as it will be stored: for a step
+   * whose effect is safe to repeat (every rollout effect is), when what comes next only reads or
+   * writes the status (the wait, the record). Losing it in a crash is a crash just before it was
+   * written, which the run that takes over repeats. The run writes it before any other effect
+   * ({@link RunStatus.flush}).
+   */
+  stage(
+    cv: StoredContainerVersion,
+    fields: Partial<ContainerVersionStatus>,
+    conditions: readonly ConditionUpdate[] = [],
+  ): StoredContainerVersion {
+    const base = this.#staged?.base ?? cv;
+    const staged = {
+      base,
+      fields: { ...this.#staged?.fields, ...fields },
+      conditions: [...(this.#staged?.conditions ?? []), ...conditions],
+    };
+    this.#staged = staged;
+    return patchedLocally(
+      base,
+      statusPatch(base, { ...this.#pending, ...staged.fields }, staged.conditions, this.deps.now()),
+    );
+  }
+
+  /** Writes a staged write now (nothing when none); resolves to the stored CV, or undefined. */
+  async flush(): Promise<StoredContainerVersion | undefined> {
+    const staged = this.#staged;
+    return staged ? this.write(staged.base, {}) : undefined;
   }
 
   condition(

@@ -93,8 +93,15 @@ describe('a BlueGreen rollout whose worker is killed at every step', () => {
     const killedAt: string[] = [];
     const off = stack.emulator.store.subscribe((event: StoreEvent) => {
       const o = event.object as any;
-      if (!event.resource.startsWith('containerversions') || o.metadata.namespace !== 'bg-crash')
+      if (o.metadata?.namespace !== 'bg-crash') return;
+      // The history entry is written, the status that ends the rollout not yet.
+      if (event.resource.startsWith('configmaps') && o.metadata.name === 'web-history') {
+        if (killedAt.includes('history written')) return;
+        killedAt.push('history written');
+        worker.proc.kill('SIGKILL');
         return;
+      }
+      if (!event.resource.startsWith('containerversions')) return;
       const r = o.status?.rollout;
       const step = r && `${r.step} ${r.phase}${r.blueGreen?.switchedAt ? ' after switch' : ''}`;
       if (!step || killedAt.includes(step)) return;
@@ -118,7 +125,8 @@ describe('a BlueGreen rollout whose worker is killed at every step', () => {
     } finally {
       off();
     }
-    // Killed once in every step, from the patch of the new colour to the record.
+    // Killed once in every step, from the patch of the new colour to the record (whose phase is
+    // written with the end of the rollout, so the kill is between the history entry and it).
     expect(killedAt).toEqual([
       '1 Patching',
       '1 Waiting',
@@ -127,7 +135,7 @@ describe('a BlueGreen rollout whose worker is killed at every step', () => {
       '4 Switching',
       '5 Verifying after switch',
       '6 ScalingDown after switch',
-      '6 Recording after switch',
+      'history written',
     ]);
     expect(cv.status.lastRollout).toMatchObject({ result: 'Succeeded', version: 'sha-c0ffee1' });
     expect(cv.status.currentDigest).toBe(digest);

@@ -166,6 +166,41 @@ describe('the rollout as a state machine in status.rollout', () => {
     expect((await eventsOf('heal')).map((e) => e.reason)).toContain('DriftCorrected');
   }, 90_000);
 
+  it('a rollout writes no status of its own for the patched and recording steps: they go with the wait and the end', async () => {
+    await setUp('writes');
+    const from = stack.emulator.requests.length;
+    const digest = stack.push(['sha-7000001', 'writes']);
+    const cv = await stack.rolloutOf('writes', 'api', digest);
+    expect(cv.status.lastRollout.result).toBe('Succeeded');
+    const writes = stack.emulator.requests
+      .slice(from)
+      .filter(
+        (r) =>
+          r.method === 'PATCH' &&
+          r.path === '/apis/cvm.dev/v1/namespaces/writes/containerversions/api/status',
+      )
+      .map((r) => JSON.parse(r.body).status)
+      // From the rollout's start (a sync of the new CV may have written before the push).
+      .filter((_w: any, i: number, all: any[]) =>
+        all.slice(0, i + 1).some((w) => w.rollout?.phase === 'Patching'),
+      );
+    const phases = writes.map((w: any) => w.rollout?.phase ?? w.rollout);
+    // Patching before the patch; then Waiting, written once the run waits, with the workload's
+    // own progress (not a write for the phase and one more for its first message); later runs
+    // write Waiting again only when that progress changed; then the end, which removes the
+    // rollout (the Recording phase is not written on its own: recording again after a crash is
+    // idempotent by the rollout's id).
+    expect(phases[0]).toBe('Patching');
+    expect(phases.at(-1)).toBeNull();
+    expect(phases.slice(1, -1).every((p: string) => p === 'Waiting')).toBe(true);
+    expect(phases.length).toBeGreaterThanOrEqual(3);
+    const waiting = writes.filter((w: any) => w.rollout?.phase === 'Waiting');
+    expect(waiting.every((w: any) => /^Waiting for deployment/.test(w.rollout.message))).toBe(true);
+    expect(new Set(waiting.map((w: any) => w.rollout.message)).size).toBe(waiting.length);
+    expect(writes.at(-1).lastRollout).toMatchObject({ digest, result: 'Succeeded' });
+    expect(await stack.history('writes', 'api')).toHaveLength(1);
+  });
+
   it('a 500 on the history write is retried and the entry is written exactly once', async () => {
     await setUp('hist');
     stack.emulator.faults.inject({
