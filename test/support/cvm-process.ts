@@ -41,8 +41,10 @@ export async function startCvmProcess(
   let out = '';
   proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+  // Started through tsx, which compiles as it loads: seen taking over 20 s while the whole suite
+  // runs on 2 cores.
   await waitFor(() => out.includes('"msg":"cvm started"'), `cvm ${role} to start`, {
-    timeoutMs: 20_000,
+    timeoutMs: 45_000,
   });
   return { proc, output: () => out, opsPort };
 }
