@@ -143,18 +143,22 @@ async function fill(
 function syncTracker(stack: Stack, expected: number) {
   const cvSynced = new Set<string>();
   const deploymentsAt = new Set<string>();
-  const unsubscribe = stack.emulator.store.subscribe((event) => {
-    const o = event.object as any;
-    const ns = o.metadata?.namespace as string;
-    const name = o.metadata?.name as string;
-    if (event.resource === CV_RESOURCE) {
-      if (o.status?.observedGeneration === o.metadata.generation && o.status?.currentDigest)
-        cvSynced.add(`${ns}/${name.slice(3)}`);
-    } else if (event.resource === 'deployments.apps') {
-      if (String(o.spec?.template?.spec?.containers?.[0]?.image ?? '').endsWith(stack.digest))
-        deploymentsAt.add(`${ns}/${name.slice(4)}`);
-    }
-  });
+  const unsubscribe = stack.emulator.store.subscribe(
+    (event) => {
+      const o = event.object as any;
+      const ns = o.metadata?.namespace as string;
+      const name = o.metadata?.name as string;
+      if (event.resource === CV_RESOURCE) {
+        if (o.status?.observedGeneration === o.metadata.generation && o.status?.currentDigest)
+          cvSynced.add(`${ns}/${name.slice(3)}`);
+      } else if (event.resource === 'deployments.apps') {
+        if (String(o.spec?.template?.spec?.containers?.[0]?.image ?? '').endsWith(stack.digest))
+          deploymentsAt.add(`${ns}/${name.slice(4)}`);
+      }
+      // It only reads: no copy of every object stored (the emulator shares this process's thread).
+    },
+    { shared: true },
+  );
   const done = () => {
     let n = 0;
     for (const k of cvSynced) if (deploymentsAt.has(k)) n += 1;
@@ -172,6 +176,34 @@ function syncTracker(stack: Stack, expected: number) {
     },
     stop: unsubscribe,
   };
+}
+
+/** Resolves once every Deployment of the emulator is available at its generation; throws after `timeoutMs`. */
+async function deploymentsSettled(emulator: KubeEmulator, timeoutMs: number): Promise<void> {
+  const settled = (d: any) =>
+    d.status?.observedGeneration === d.metadata.generation &&
+    (d.status?.availableReplicas ?? 0) === (d.spec?.replicas ?? 1);
+  // Followed from the store's events (shared: no copies), after one list: a LIST of 10,000
+  // copies every 500 ms would slow down the very controllers waited for.
+  const key = (d: any) => `${d.metadata.namespace}/${d.metadata.name}`;
+  const unsettled = new Set<string>();
+  const off = emulator.store.subscribe(
+    (event) => {
+      if (event.resource !== 'deployments.apps') return;
+      if (event.type === 'DELETED' || settled(event.object)) unsettled.delete(key(event.object));
+      else unsettled.add(key(event.object));
+    },
+    { shared: true },
+  );
+  try {
+    for (const d of emulator.store.list('deployments.apps')) if (!settled(d)) unsettled.add(key(d));
+    await waitFor(() => unsettled.size === 0, "the emulator's Deployments to settle", {
+      timeoutMs,
+      intervalMs: 200,
+    });
+  } finally {
+    off();
+  }
 }
 
 /** Non-watch API requests recorded since index `from`. */
@@ -395,7 +427,12 @@ export async function scale(options: ScaleOptions = {}): Promise<Figure[]> {
     const fillStart = Date.now();
     await fill(stack, 0, o.cvs, o.perNamespace);
     log(`${o.cvs} CVs and Deployments created in ${Date.now() - fillStart} ms`);
-    await sleep(2_000);
+    // As in a cluster where they have run for a while: the emulator's controllers (in this
+    // process, one thread) have made every Deployment's ReplicaSet and Pods before cvm starts, or
+    // cvm's first LISTs wait behind that catch-up (10,000 Deployments: about 16 s).
+    const settleStart = Date.now();
+    await deploymentsSettled(stack.emulator, 120_000);
+    log(`the emulator's controllers settled the Deployments in ${Date.now() - settleStart} ms`);
 
     const tracker = syncTracker(stack, o.cvs);
     const syncStart = Date.now();
