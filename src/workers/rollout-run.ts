@@ -459,11 +459,11 @@ export class RolloutRun {
     );
   }
 
-  async #change(
+  #change(
     cv: StoredContainerVersion,
     change: WorkloadsChange,
     conditions: ConditionUpdate[] = [],
-  ): Promise<Step> {
+  ): Step {
     const before = rolloutOf(cv);
     // Written with the run's next write (the wait, the record), or before its next effect.
     const stored = this.#status.stage(
