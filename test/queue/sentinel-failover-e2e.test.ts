@@ -125,9 +125,19 @@ describe('Redis Sentinel: the primary dies, a replica is promoted', () => {
     expect(await allAt(second)).toBe(false);
     const { old, promoted } = await group.killPrimary();
     expect(promoted).not.toBe(old);
+    // The registry sends the second round again (a redelivery): while the failover lasts the
+    // receiver answers 503 and the sender retries; accepted, it adds no rollout of its own.
+    for (const [ns, digest] of second) await deliver(ns, digest, answers);
+    // The events the dead primary accepted are applied after the failover. Waited for before the
+    // third round moves the tags on: a job of the second round that had not read its tag yet
+    // would otherwise roll out the third digest instead (ADR 3), and the history could not tell
+    // that from a lost event.
+    await waitFor(() => allAt(second), 'every CV to run its second digest after the failover', {
+      timeoutMs: 90_000,
+      intervalMs: 300,
+    });
 
-    // While the failover lasts the receiver answers 503 and the sender retries; after it, cvm
-    // writes to the promoted replica.
+    // After the failover, cvm writes to the promoted replica.
     const third = pushRound(3);
     for (const [ns, digest] of third) await deliver(ns, digest, answers);
     await waitFor(() => allAt(third), 'every CV to run its third digest', {
