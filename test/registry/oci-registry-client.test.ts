@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OciRegistryClient } from '../../src/registry/oci-registry-client.js';
 import { ImageNotFoundError } from '../../src/registry/registry-client.js';
@@ -40,6 +42,38 @@ describe('OciRegistryClient against docker-registry', () => {
     expect((await oci.resolveTag(repo, 'stable'))?.digest).toBe(second.manifestDigest);
     expect(outcomes).toContain('HEAD ok');
     expect(outcomes).toContain('HEAD not_found');
+  });
+
+  it('resolves tag after tag over one connection (HEADs kept alive), through a relay that counts them', async () => {
+    const repo = repoRef('oci-client/kept-alive');
+    const image = writeOciImage('3.0.0', { labels: { n: '3' } });
+    skopeoPush(image, `${registry.host}/${repo.repository}:a`);
+    skopeoPush(image, `${registry.host}/${repo.repository}:b`);
+    // A TCP relay in front of docker-registry: every connection cvm opens is one here.
+    const [host, port] = [registry.host.split(':')[0]!, Number(registry.host.split(':')[1])];
+    let connections = 0;
+    const relay = createServer((inbound) => {
+      connections += 1;
+      const outbound = connect(port, host);
+      inbound.pipe(outbound).pipe(inbound);
+      const close = () => (inbound.destroy(), outbound.destroy());
+      inbound.on('error', close).on('close', close);
+      outbound.on('error', close).on('close', close);
+    });
+    relay.listen(0, '127.0.0.1');
+    await once(relay, 'listening');
+    try {
+      const via = {
+        registry: `127.0.0.1:${(relay.address() as AddressInfo).port}`,
+        repository: repo.repository,
+      };
+      const oci = client();
+      for (let i = 0; i < 10; i++)
+        expect((await oci.resolveTag(via, i % 2 ? 'a' : 'b'))?.digest).toBe(image.manifestDigest);
+      expect(connections).toBe(1);
+    } finally {
+      relay.close();
+    }
   });
 
   it('describes a digest with the labels, creation time and platform of its config', async () => {
