@@ -22,7 +22,7 @@ import { KubeEventReader } from './event-reader.js';
 import { ConfigMapHistoryStore } from './history-store.js';
 import { KubeApiError } from './kube-errors.js';
 import { loadKubeConfig } from './kube-config.js';
-import { ResourceInformer } from './resource-informer.js';
+import { pageParams, ResourceInformer } from './resource-informer.js';
 import { KubeWorkloadClient } from './workload-client.js';
 
 export interface KubeContainerVersionAccessOptions {
@@ -139,12 +139,13 @@ export class KubeContainerVersionAccess implements ContainerVersionAccess {
       logger: this.log,
       what: 'ContainerVersion',
       path: `/apis/${CV_GROUP}/${CV_VERSION}/namespaces/${key.namespace}/${CV_PLURAL}`,
-      list: () =>
+      list: (page) =>
         api.listNamespacedCustomObject({
           group: CV_GROUP,
           version: CV_VERSION,
           plural: CV_PLURAL,
           namespace: key.namespace,
+          ...pageParams(page),
         }) as Promise<KubernetesListObject<KubeCv>>,
       onUpsert: (o) => {
         if (o.metadata.name === key.name) onChange(o as CliContainerVersion);

@@ -16,7 +16,7 @@ import {
   keyOf,
   type ContainerVersionChange,
 } from './container-version-cache.js';
-import { ResourceInformer } from './resource-informer.js';
+import { pageParams, ResourceInformer } from './resource-informer.js';
 
 export type { ContainerVersionChange } from './container-version-cache.js';
 
@@ -31,6 +31,8 @@ export interface ContainerVersionInformerOptions {
   maxBackoffMs?: number;
   /** Source of jitter in [0, 1); default `Math.random`. */
   random?: () => number;
+  /** CVs per page of a list; default 500. */
+  pageSize?: number;
 }
 
 type KubeCv = StoredContainerVersion & { metadata: { name: string; namespace: string } };
@@ -78,11 +80,12 @@ export class ContainerVersionInformer implements ContainerVersionIndex, Runnable
       logger: this.log,
       what: 'ContainerVersion',
       path: PATH,
-      list: () =>
+      list: (page) =>
         api.listClusterCustomObject({
           group: CV_GROUP,
           version: CV_VERSION,
           plural: CV_PLURAL,
+          ...pageParams(page),
         }) as Promise<KubernetesListObject<KubeCv>>,
       transform: slimContainerVersion,
       onUpsert: (o) => this.emit(this.cache.upsert(o)),

@@ -16,8 +16,13 @@ export interface ResourceInformerOptions<T extends KubernetesObject> {
   what: string;
   /** The watch path, e.g. `/apis/apps/v1/deployments` (all namespaces). */
   path: string;
-  /** Lists what `path` watches (the same label selector, if any). */
-  list: () => Promise<KubernetesListObject<T>>;
+  /**
+   * Lists one page of what `path` watches (the same label selector, if any): at most `limit`
+   * objects, after the `continue` token of the page before when there is one.
+   */
+  list: (page: ListPage) => Promise<KubernetesListObject<T>>;
+  /** Objects per page of a list (`limit`); default 500, as client-go's reflector. */
+  pageSize?: number;
   /** A label selector the watch sends along with `path`. */
   labelSelector?: string;
   /**
@@ -41,6 +46,18 @@ export interface ResourceInformerOptions<T extends KubernetesObject> {
   /** Source of jitter in [0, 1); default `Math.random`. */
   random?: () => number;
 }
+
+/** One page of a list: pass `limit` and, when set, `continue` (`_continue` in client-node) along. */
+export interface ListPage {
+  limit: number;
+  continue?: string;
+}
+
+/** A page as the generated list calls take it: `{ limit, _continue }`. */
+export const pageParams = (page: ListPage): { limit: number; _continue?: string } =>
+  page.continue === undefined
+    ? { limit: page.limit }
+    : { limit: page.limit, _continue: page.continue };
 
 /** `namespace/name` of an object (name alone for cluster-scoped ones). */
 export const objectKey = (o: KubernetesObject): string =>
@@ -141,12 +158,7 @@ export class ResourceInformer<T extends KubernetesObject> {
       transform
         ? transformingWatch(new Watch(this.options.kubeConfig), transform)
         : new Watch(this.options.kubeConfig),
-      transform
-        ? async () => {
-            const listed = await list();
-            return { ...listed, items: listed.items.map(transform) };
-          }
-        : list,
+      () => listInPages(list, this.options.pageSize ?? 500, transform),
       false,
       labelSelector,
     );
@@ -193,6 +205,35 @@ export class ResourceInformer<T extends KubernetesObject> {
     }, delayMs);
   }
 }
+
+/**
+ * Every page of a list, each one's objects passed through `transform` as it arrives, so a big
+ * kind is never held whole as it came off the wire (10,000 Deployments: one page of 500 at a
+ * time). The result carries the first page's resourceVersion: the API server serves every page of
+ * a list from the snapshot the first one was read at, and the watch resumes from there, so a
+ * change made while the pages were read arrives as a watch event. An expired `continue` token
+ * (410) fails the list, which starts again from the first page after the informer's backoff.
+ */
+async function listInPages<T extends KubernetesObject>(
+  list: (page: ListPage) => Promise<KubernetesListObject<T>>,
+  limit: number,
+  transform: ((object: T) => T) | undefined,
+): Promise<KubernetesListObject<T>> {
+  const first = await list({ limit });
+  const items = transform ? first.items.map(transform) : [...first.items];
+  for (let token = continueOf(first); token;) {
+    const page = await list({ limit, continue: token });
+    for (const item of page.items) items.push(transform ? transform(item) : item);
+    token = continueOf(page);
+  }
+  return { ...first, items };
+}
+
+/** A list's `continue` token: `_continue` once client-node deserialized it, `continue` on the wire (custom objects). */
+const continueOf = (list: KubernetesListObject<KubernetesObject>): string | undefined => {
+  const metadata: { _continue?: string; continue?: string } | undefined = list.metadata;
+  return metadata?._continue || metadata?.continue || undefined;
+};
 
 /** A Watch whose ADDED, MODIFIED and DELETED objects pass through `transform` (BOOKMARKs and ERRORs as they are). */
 function transformingWatch<T>(watch: Watch, transform: (object: T) => T): Watch {

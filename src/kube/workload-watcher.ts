@@ -9,7 +9,7 @@ import type { Runnable } from '../lifecycle/runnable.js';
 import type { Logger } from '../observability/logger.js';
 import type { Workload, WorkloadSignal, WorkloadSignals } from '../workers/ports.js';
 import { selectsWorkload } from '../workers/rollout-facts.js';
-import { ResourceInformer } from './resource-informer.js';
+import { pageParams, ResourceInformer, type ListPage } from './resource-informer.js';
 import { VERIFY_LABEL } from './verify-runner.js';
 import { workloadOfWire } from './workload-client.js';
 
@@ -139,34 +139,35 @@ export class KubeWorkloadWatcher implements WorkloadSignals, Runnable {
     const watches: {
       kind: WorkloadSignal['kind'];
       path: string;
-      list: () => Listed;
+      list: (page: ListPage) => Listed;
       labelSelector?: string;
     }[] = [
       {
         kind: 'Deployment',
         path: '/apis/apps/v1/deployments',
-        list: () => apps.listDeploymentForAllNamespaces(),
+        list: (page) => apps.listDeploymentForAllNamespaces(pageParams(page)),
       },
       {
         kind: 'StatefulSet',
         path: '/apis/apps/v1/statefulsets',
-        list: () => apps.listStatefulSetForAllNamespaces(),
+        list: (page) => apps.listStatefulSetForAllNamespaces(pageParams(page)),
       },
       {
         kind: 'DaemonSet',
         path: '/apis/apps/v1/daemonsets',
-        list: () => apps.listDaemonSetForAllNamespaces(),
+        list: (page) => apps.listDaemonSetForAllNamespaces(pageParams(page)),
       },
       {
         kind: 'CronJob',
         path: '/apis/batch/v1/cronjobs',
-        list: () => batch.listCronJobForAllNamespaces(),
+        list: (page) => batch.listCronJobForAllNamespaces(pageParams(page)),
       },
       {
         kind: 'Job',
         path: '/apis/batch/v1/jobs',
         labelSelector: VERIFY_LABEL,
-        list: () => batch.listJobForAllNamespaces({ labelSelector: VERIFY_LABEL }),
+        list: (page) =>
+          batch.listJobForAllNamespaces({ labelSelector: VERIFY_LABEL, ...pageParams(page) }),
       },
     ];
     this.informers = watches.map(

@@ -37,6 +37,9 @@ function informer(
   return created;
 }
 
+const isList = (r: { method: string; path: string; query: string }) =>
+  r.method === 'GET' && r.path === CV_PATH && !r.query.includes('watch=');
+
 const names = (list: { namespace: string; name: string }[]) =>
   list.map((f) => `${f.namespace}/${f.name}`).sort();
 
@@ -161,6 +164,53 @@ describe('ContainerVersionInformer', () => {
     const stored = env.emulator.store.get('containerversions.cvm.dev', ns, 'listed')!;
     expect(stored.metadata.annotations).toHaveProperty([LAST_APPLIED]);
     expect(stored.metadata).toHaveProperty('managedFields');
+  });
+
+  it("lists in pages of pageSize (limit and continue), from the first page's snapshot, and then watches", async () => {
+    const ns = await env.namespace('informer-pages');
+    const cvs = (from: number, to: number) =>
+      Array.from({ length: to - from }, (_, i) => `cv-${String(from + i).padStart(3, '0')}`);
+    const make = (name: string) =>
+      env.emulator.store.create('containerversions.cvm.dev', {
+        apiVersion: `${CV_GROUP}/${CV_VERSION}`,
+        kind: 'ContainerVersion',
+        metadata: { name, namespace: ns },
+        spec: {
+          imageRepo: 'ghcr.io/acme/pages',
+          tag: 'prod',
+          selector: { app: name },
+          container: 'app',
+        },
+      });
+    for (const name of cvs(0, 250)) make(name);
+    const listsBefore = env.emulator.requests.filter(isList).length;
+    // A CV created while the pages are read, in the part already listed: the watch brings it.
+    const index = informer({ pageSize: 100 });
+    const started = index.start();
+    await waitFor(
+      () => env.emulator.requests.filter(isList).length > listsBefore,
+      'the first page',
+    );
+    make('cv-000a');
+    await started;
+    await index.synced();
+    const lists = env.emulator.requests.filter(isList).slice(listsBefore);
+    expect(lists.map((r) => new URLSearchParams(r.query).get('limit'))).toEqual([
+      '100',
+      '100',
+      '100',
+    ]);
+    expect(lists.slice(1).every((r) => new URLSearchParams(r.query).has('continue'))).toBe(true);
+    await waitFor(() => index.get(ns, 'cv-000a') !== undefined, 'the CV made during the list');
+    make('cv-999');
+    await waitFor(() => index.get(ns, 'cv-999') !== undefined, 'a CV made after the list');
+    const mine = index.list().filter((cv) => cv.metadata.namespace === ns);
+    expect(mine.map((cv) => cv.metadata.name).sort()).toEqual(
+      [...cvs(0, 250), 'cv-000a', 'cv-999'].sort(),
+    );
+    expect(mine.find((cv) => cv.metadata.name === 'cv-042')?.spec).toMatchObject({
+      selector: { app: 'cv-042' },
+    });
   });
 
   it('keeps a CV with an invalid imageRepo out of the index without failing', async () => {
