@@ -112,18 +112,18 @@ export class KubeApi {
       throw error;
     }
     const fields = parseFieldSelector(query.get('fieldSelector') ?? undefined);
-    const all = this.store
-      .list(resourceName(type), {
-        ...(call.namespace !== undefined ? { namespace: call.namespace } : {}),
-        labelSelector: query.get('labelSelector') ?? '',
-      })
-      .filter((o) => matchesFields(fields, o));
     const key = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
     const after = decodeContinue(query.get('continue'));
-    const remaining = after === undefined ? all : all.filter((o) => key(o) > after);
     const limit = Number(query.get('limit') ?? '0');
-    const page = limit > 0 ? remaining.slice(0, limit) : remaining;
-    const more = limit > 0 && remaining.length > limit;
+    // Only the page is copied out of the store: paging through 10,000 objects stays linear.
+    const { items: page, remaining } = this.store.listPage(resourceName(type), {
+      ...(call.namespace !== undefined ? { namespace: call.namespace } : {}),
+      labelSelector: query.get('labelSelector') ?? '',
+      filter: (o) => matchesFields(fields, o),
+      ...(after !== undefined ? { after } : {}),
+      ...(limit > 0 ? { limit } : {}),
+    });
+    const more = limit > 0 && remaining > 0;
     const last = page[page.length - 1];
     return {
       apiVersion: groupVersion(type),
@@ -133,7 +133,7 @@ export class KubeApi {
         ...(more && last
           ? {
               continue: encodeContinue(key(last)),
-              remainingItemCount: remaining.length - page.length,
+              remainingItemCount: remaining,
             }
           : {}),
       },

@@ -66,6 +66,16 @@ export interface ListOptions {
    * `controller: true`). The store answers it from an index, without looking at other objects.
    */
   ownerUid?: string;
+  /** Only objects this accepts (it sees the stored object; it must not change it). */
+  filter?: (object: KubeObject) => boolean;
+}
+
+/** A page of a list: the objects after a `namespace/name` key, at most `limit` of them. */
+export interface PageOptions extends ListOptions {
+  /** Only objects whose `namespace/name` sorts after this key (a `continue` token's). */
+  after?: string;
+  /** At most this many; all when absent or 0. */
+  limit?: number;
 }
 
 /**
@@ -76,6 +86,11 @@ export interface ListOptions {
 export interface ObjectStore {
   get(resource: ResourceName, namespace: string | undefined, name: string): KubeObject | undefined;
   list(resource: ResourceName, options?: ListOptions): KubeObject[];
+  /** One page of {@link list}, in the same order, and how many matching objects follow it; only the page is copied. */
+  listPage(
+    resource: ResourceName,
+    options: PageOptions,
+  ): { items: KubeObject[]; remaining: number };
   /** Fills uid, resourceVersion, creationTimestamp, generation (1), name from generateName. 409 AlreadyExists. */
   create(resource: ResourceName, object: KubeObject): KubeObject;
   /**

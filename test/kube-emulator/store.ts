@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { formatKubeTime } from './clock.js';
-import type { KubeObject, ListOptions, ObjectStore, ResourceName, StoreEvent } from './contract.js';
+import type {
+  KubeObject,
+  ListOptions,
+  ObjectStore,
+  PageOptions,
+  ResourceName,
+  StoreEvent,
+} from './contract.js';
 import { StatusError } from './contract.js';
 import { matchesRequirements, parseLabelSelector, type Requirement } from './label-selector.js';
 import { ResourceRegistry } from './resources/registry.js';
@@ -71,6 +78,18 @@ function suffix(): string {
   return out;
 }
 
+/** The index of the first entry whose key sorts after `after` (binary search over sorted keys). */
+function firstAfter(sorted: [string, KubeObject][], after: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]![0] <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function keyOf(namespace: string | undefined, name: string): string {
   return `${namespace ?? ''}/${name}`;
 }
@@ -132,6 +151,26 @@ export class MemoryStore implements ObjectStore {
    * `in` requirement names; the whole resource only when nothing narrows it.
    */
   list(resource: ResourceName, options: ListOptions = {}): KubeObject[] {
+    // Sort and copy only what is returned: lists stay cheap with many objects.
+    return this.select(resource, options).map(([, o]) => this.clone(o));
+  }
+
+  listPage(
+    resource: ResourceName,
+    options: PageOptions,
+  ): { items: KubeObject[]; remaining: number } {
+    const found = this.select(resource, options);
+    const { after, limit } = options;
+    const from = after === undefined ? 0 : firstAfter(found, after);
+    const to = limit ? Math.min(found.length, from + limit) : found.length;
+    return {
+      items: found.slice(from, to).map(([, o]) => this.clone(o)),
+      remaining: found.length - to,
+    };
+  }
+
+  /** The matching stored objects (not copies) with their keys, sorted by key. */
+  private select(resource: ResourceName, options: ListOptions): [string, KubeObject][] {
     const type = this.type(resource);
     const requirements = parseLabelSelector(options.labelSelector ?? '');
     const namespace = type.namespaced ? options.namespace : undefined;
@@ -143,13 +182,13 @@ export class MemoryStore implements ObjectStore {
       if (namespace !== undefined && o.metadata.namespace !== namespace) return;
       if (options.ownerUid !== undefined && !ownedBy(o, options.ownerUid)) return;
       if (!matchesRequirements(requirements, o.metadata.labels)) return;
+      if (options.filter && !options.filter(o)) return;
       found.push([key, o]);
     };
     const candidates = this.candidates(bucket, resource, namespace, requirements, options.ownerUid);
     if (candidates instanceof Map) for (const [key, o] of candidates) consider(key, o);
     else for (const key of candidates) consider(key, bucket.all.get(key));
-    // Sort and copy only what is returned: lists stay cheap with many objects.
-    return found.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, o]) => this.clone(o));
+    return found.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   create(resource: ResourceName, input: KubeObject): KubeObject {
