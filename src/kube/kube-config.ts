@@ -1,7 +1,18 @@
 import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
+import {
+  createConfiguration,
+  IsomorphicFetchHttpLibrary,
+  KubeConfig,
+  Observable,
+  ResponseContext,
+  ServerConfiguration,
+  type ApiConstructor,
+  type ApiType,
+  type HttpLibrary,
+  type RequestContext,
+} from '@kubernetes/client-node';
 
 /**
  * Loads the Kubernetes client configuration, in this order:
@@ -43,16 +54,58 @@ export function loadKubeConfig(
 /**
  * Bounds every request the generated API clients send with this config (`makeApiClient`): it is
  * aborted after `timeoutMs` and fails as a transient `AbortError`, so a half-open connection or a
- * hung API server cannot wedge a caller. Watches (client-node's `Watch`) are not affected: they
- * are long by design and do not go through this hook. Returns the same instance.
+ * hung API server cannot wedge a caller. The bound covers the response's body too, and its timer
+ * is cleared once the body is read: an `AbortSignal.timeout` per request would keep a timer (and
+ * a signal) alive for `timeoutMs` after every answer, 100,000 of them in a first sync of 10,000
+ * CVs. Watches (client-node's `Watch`) are not affected: they are long by design and do not go
+ * through `makeApiClient`. Returns the same instance.
  */
 export function withRequestTimeout(kubeConfig: KubeConfig, timeoutMs: number): KubeConfig {
-  const authenticate = kubeConfig.applySecurityAuthentication.bind(kubeConfig);
-  kubeConfig.applySecurityAuthentication = async (context) => {
-    await authenticate(context);
-    if (!context.getSignal()) context.setSignal(AbortSignal.timeout(timeoutMs));
+  const httpApi = new TimedHttpLibrary(timeoutMs);
+  kubeConfig.makeApiClient = <T extends ApiType>(apiClientType: ApiConstructor<T>): T => {
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('No active cluster!');
+    return new apiClientType(
+      createConfiguration({
+        baseServer: new ServerConfiguration(cluster.server, {}),
+        authMethods: { default: kubeConfig },
+        httpApi,
+      }),
+    );
   };
   return kubeConfig;
+}
+
+/** client-node's fetch-based HTTP library, each request bounded by a timer it clears when done. */
+class TimedHttpLibrary implements HttpLibrary {
+  readonly #fetch = new IsomorphicFetchHttpLibrary();
+
+  constructor(private readonly timeoutMs: number) {}
+
+  send(request: RequestContext): Observable<ResponseContext> {
+    if (request.getSignal()) return this.#fetch.send(request);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
+    timer.unref();
+    const done = () => clearTimeout(timer);
+    request.setSignal(controller.signal);
+    return new Observable(
+      this.#fetch
+        .send(request)
+        .toPromise()
+        .then(
+          (response) =>
+            new ResponseContext(response.httpStatusCode, response.headers, {
+              text: () => response.body.text().finally(done),
+              binary: () => response.body.binary().finally(done),
+            }),
+          (error: unknown) => {
+            done();
+            throw error;
+          },
+        ),
+    );
+  }
 }
 
 /** Agents kept per distinct set of TLS options (a rotated client certificate makes another). */

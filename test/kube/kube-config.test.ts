@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKubeConfig } from '../../src/kube/kube-config.js';
+import { classifyKubeError } from '../../src/kube/kube-errors.js';
 import { startKubeEmulator, type KubeEmulator } from '../kube-emulator/index.js';
 
 let emulator: KubeEmulator;
@@ -96,6 +97,51 @@ describe('loadKubeConfig', () => {
       const core = loadKubeConfig(path, {}, 5_000).makeApiClient(CoreV1Api);
       for (let i = 0; i < 3; i++) await core.listNamespace();
       expect(connections).toBe(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('bounds each request by the timeout, a body that never ends included, and answers in time pass', async () => {
+    // GET /api/v1/namespaces answers at once; /api/v1/nodes never answers; /api/v1/pods sends
+    // its headers and part of a body, then nothing.
+    const server = createServer((req, res) => {
+      if (req.url?.startsWith('/api/v1/namespaces')) {
+        res.setHeader('content-type', 'application/json');
+        return void res.end(JSON.stringify({ kind: 'NamespaceList', apiVersion: 'v1', items: [] }));
+      }
+      if (req.url?.startsWith('/api/v1/pods')) {
+        res.setHeader('content-type', 'application/json');
+        res.flushHeaders();
+        res.write('{"kind":"PodList","items":[');
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const path = join(dir, 'hanging');
+    writeFileSync(
+      path,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        `clusters: [{ name: c, cluster: { server: 'http://127.0.0.1:${(server.address() as AddressInfo).port}' } }]`,
+        'users: [{ name: u, user: { token: t } }]',
+        'contexts: [{ name: ctx, context: { cluster: c, user: u } }]',
+        'current-context: ctx',
+      ].join('\n'),
+    );
+    try {
+      const core = loadKubeConfig(path, {}, 300).makeApiClient(CoreV1Api);
+      // Answers well within the bound are not cut short, however many there are.
+      for (let i = 0; i < 5; i++)
+        await expect(core.listNamespace()).resolves.toMatchObject({ items: [] });
+      await new Promise((r) => setTimeout(r, 400));
+      await expect(core.listNamespace()).resolves.toMatchObject({ items: [] });
+      for (const call of [() => core.listNode(), () => core.listPodForAllNamespaces()]) {
+        const error = (await call().catch((e: unknown) => e)) as Error;
+        expect(error.name).toBe('AbortError');
+        expect(classifyKubeError(error).transient).toBe(true);
+      }
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
