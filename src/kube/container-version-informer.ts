@@ -87,7 +87,7 @@ export class ContainerVersionInformer implements ContainerVersionIndex, Runnable
           plural: CV_PLURAL,
           ...pageParams(page),
         }) as Promise<KubernetesListObject<KubeCv>>,
-      transform: slimContainerVersion,
+      transform: (cv) => this.withKnownSpec(slimContainerVersion(cv)),
       onUpsert: (o) => this.emit(this.cache.upsert(o)),
       onDelete: (o) => this.emit(this.cache.remove(o)),
       onListed: (keys) => {
@@ -98,6 +98,20 @@ export class ContainerVersionInformer implements ContainerVersionIndex, Runnable
 
   start(): Promise<void> {
     return this.informer.start();
+  }
+
+  /**
+   * `cv` with the spec object the cache already holds for it when its generation is the one the
+   * cache has: the API server moves `metadata.generation` on every spec change, so the spec is the
+   * same. A status write (most changes) then keeps the spec object, and with it everything
+   * computed once per spec (the reconciler's validation of it).
+   */
+  private withKnownSpec(cv: KubeCv): KubeCv {
+    const known = this.cache.get(cv.metadata.namespace, cv.metadata.name);
+    const generation = cv.metadata.generation;
+    if (known && generation !== undefined && known.metadata.generation === generation)
+      cv.spec = known.spec;
+    return cv;
   }
 
   stop(): Promise<void> {

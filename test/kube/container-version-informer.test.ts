@@ -213,6 +213,38 @@ describe('ContainerVersionInformer', () => {
     });
   });
 
+  it('keeps the spec object it has across status writes (same generation), and takes a changed spec', async () => {
+    const ns = await env.namespace('informer-spec');
+    await env.createCv(ns, 'app', { imageRepo: 'ghcr.io/acme/spec', tag: 'prod' });
+    const index = informer();
+    await index.start();
+    await index.synced();
+    const first = index.get(ns, 'app')!;
+    const stored = env.emulator.store.get('containerversions.cvm.dev', ns, 'app')!;
+    env.emulator.store.updateStatus('containerversions.cvm.dev', {
+      ...stored,
+      status: { currentDigest: `sha256:${'d'.repeat(64)}` },
+    });
+    await waitFor(
+      () => index.get(ns, 'app')?.status?.currentDigest !== undefined,
+      'the status write',
+    );
+    const afterStatus = index.get(ns, 'app')!;
+    expect(afterStatus).not.toBe(first);
+    expect(afterStatus.metadata.resourceVersion).not.toBe(first.metadata.resourceVersion);
+    expect(afterStatus.spec).toBe(first.spec);
+    await cvPatch(ns, 'app', { tag: 'canary' });
+    await waitFor(
+      () => (index.get(ns, 'app')?.spec as { tag?: string } | undefined)?.tag === 'canary',
+      'the spec change',
+    );
+    const afterSpec = index.get(ns, 'app')!;
+    expect(afterSpec.spec).not.toBe(first.spec);
+    expect(afterSpec.metadata.generation).toBe((first.metadata.generation ?? 0) + 1);
+    expect(index.following('ghcr.io', 'acme/spec', 'canary')).toHaveLength(1);
+    expect(index.following('ghcr.io', 'acme/spec', 'prod')).toEqual([]);
+  });
+
   it('keeps a CV with an invalid imageRepo out of the index without failing', async () => {
     const ns = await env.namespace('informer-invalid');
     const index = informer();
