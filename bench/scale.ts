@@ -290,27 +290,32 @@ function requestKinds(emulator: KubeEmulator, from: number, top = 4): string {
     .join(', ');
 }
 
-/** The sum of a metric's samples on cvm's `/metrics`; throws unless the page was served. */
-async function metric(opsPort: number, name: string): Promise<number> {
+/** cvm's `/metrics` page (with the ops token); throws unless it was served. */
+async function scrape(opsPort: number): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${opsPort}/metrics`, {
     headers: { authorization: `Bearer ${OPS_TOKEN}` },
   });
   const text = await response.text();
-  if (response.status !== 200 || !text.includes(`# TYPE ${name} `))
-    throw new Error(`/metrics answered ${response.status} without ${name}: ${text.slice(0, 200)}`);
+  if (response.status !== 200)
+    throw new Error(`/metrics answered ${response.status}: ${text.slice(0, 200)}`);
+  return text;
+}
+
+/** The sum of a metric's samples on a `/metrics` page; throws when the page does not have it. */
+function sample(text: string, name: string): number {
+  if (!text.includes(`# TYPE ${name} `)) throw new Error(`/metrics has no ${name}`);
   return text
     .split('\n')
     .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
+const metric = async (opsPort: number, name: string) => sample(await scrape(opsPort), name);
+
 /** Each V8 heap space's used and total size, `old 40/90 new 2/16 …`, largest total first. */
-async function heapSpaces(opsPort: number): Promise<string> {
-  const response = await fetch(`http://127.0.0.1:${opsPort}/metrics`, {
-    headers: { authorization: `Bearer ${OPS_TOKEN}` },
-  });
+function heapSpaces(text: string): string {
   const spaces = new Map<string, { used: number; total: number }>();
-  for (const line of (await response.text()).split('\n')) {
+  for (const line of text.split('\n')) {
     const m = /^nodejs_heap_space_size_(used|total)_bytes\{space="(\w+)"\} (\S+)/.exec(line);
     if (!m) continue;
     const s = spaces.get(m[2]!) ?? { used: 0, total: 0 };
@@ -325,12 +330,13 @@ async function heapSpaces(opsPort: number): Promise<string> {
 
 /** What the RSS is made of, from prom-client's default metrics (V8 heap, external memory). */
 async function memoryParts(opsPort: number): Promise<string> {
-  const mib = async (name: string) => ((await metric(opsPort, name)) / 2 ** 20).toFixed(0);
+  const text = await scrape(opsPort);
+  const mib = (name: string) => (sample(text, name) / 2 ** 20).toFixed(0);
   return [
-    `heap used ${await mib('nodejs_heap_size_used_bytes')} MiB`,
-    `of ${await mib('nodejs_heap_size_total_bytes')} MiB`,
-    `external ${await mib('nodejs_external_memory_bytes')} MiB`,
-    `spaces (used/total MiB) ${await heapSpaces(opsPort)}`,
+    `heap used ${mib('nodejs_heap_size_used_bytes')} MiB`,
+    `of ${mib('nodejs_heap_size_total_bytes')} MiB`,
+    `external ${mib('nodejs_external_memory_bytes')} MiB`,
+    `spaces (used/total MiB) ${heapSpaces(text)}`,
   ].join(', ');
 }
 

@@ -14,10 +14,6 @@ export type IntakeOutcome =
   | 'unavailable';
 
 /**
- * The metrics of one cvm process, on its own registry (no global state: tests and several
- * processes in one test run do not collide). Served at `/metrics` on the ops port.
- */
-/**
  * How often the event-loop-lag metrics (`nodejs_eventloop_lag_*`) sample, in ms. prom-client's
  * default (10 ms) arms a libuv timer that wakes an idle process 100 times a second: measured in
  * `npm run bench` (scale), about 0.5 % of a core with nothing to do. At 100 ms a stalled loop
@@ -25,6 +21,10 @@ export type IntakeOutcome =
  */
 const EVENT_LOOP_SAMPLE_MS = 100;
 
+/**
+ * The metrics of one cvm process, on its own registry (no global state: tests and several
+ * processes in one test run do not collide). Served at `/metrics` on the ops port.
+ */
 export class Metrics {
   readonly registry = new Registry();
 

@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,25 @@ afterAll(async () => {
   await emulator?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** Starts `server` on a free port and writes a kubeconfig (file `name`) for it; returns its path. */
+async function serveWithKubeconfig(server: Server, name: string): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const path = join(dir, name);
+  const { port } = server.address() as AddressInfo;
+  writeFileSync(
+    path,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      `clusters: [{ name: c, cluster: { server: 'http://127.0.0.1:${port}' } }]`,
+      'users: [{ name: u, user: { token: t } }]',
+      'contexts: [{ name: ctx, context: { cluster: c, user: u } }]',
+      'current-context: ctx',
+    ].join('\n'),
+  );
+  return path;
+}
 
 describe('loadKubeConfig', () => {
   it('loads the given file and accepts its plain-HTTP server', async () => {
@@ -79,20 +98,7 @@ describe('loadKubeConfig', () => {
       res.end(JSON.stringify({ kind: 'NamespaceList', apiVersion: 'v1', items: [] }));
     });
     server.on('connection', () => connections++);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const path = join(dir, 'counting');
-    const { port } = server.address() as AddressInfo;
-    writeFileSync(
-      path,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        `clusters: [{ name: c, cluster: { server: 'http://127.0.0.1:${port}' } }]`,
-        'users: [{ name: u, user: { token: t } }]',
-        'contexts: [{ name: ctx, context: { cluster: c, user: u } }]',
-        'current-context: ctx',
-      ].join('\n'),
-    );
+    const path = await serveWithKubeconfig(server, 'counting');
     try {
       const core = loadKubeConfig(path, {}, 5_000).makeApiClient(CoreV1Api);
       for (let i = 0; i < 3; i++) await core.listNamespace();
@@ -117,19 +123,7 @@ describe('loadKubeConfig', () => {
         res.write('{"kind":"PodList","items":[');
       }
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const path = join(dir, 'hanging');
-    writeFileSync(
-      path,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        `clusters: [{ name: c, cluster: { server: 'http://127.0.0.1:${(server.address() as AddressInfo).port}' } }]`,
-        'users: [{ name: u, user: { token: t } }]',
-        'contexts: [{ name: ctx, context: { cluster: c, user: u } }]',
-        'current-context: ctx',
-      ].join('\n'),
-    );
+    const path = await serveWithKubeconfig(server, 'hanging');
     try {
       const core = loadKubeConfig(path, {}, 300).makeApiClient(CoreV1Api);
       // Answers well within the bound are not cut short, however many there are.
